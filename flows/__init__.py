@@ -1,0 +1,1 @@
+"""Declarative data-collection flows: spec, parsers, compiler, offline engine, simulator."""

@@ -1,0 +1,485 @@
+"""The collection state machine of one call: which question is pending, what an answer does.
+
+Pure and synchronous: no livekit here. The compiled tasks, the keypad and the offline
+engine all feed answers in through the same few methods and act on the ``Reply``.
+Limits (keypad after N failed attempts, give up after M, end after K silent re-prompts)
+and ``when`` conditions are applied here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from flows import parsers
+from flows.answers import AnswerContext, Value, parse_value, speak_value
+from flows.errors import AnswerError
+from flows.record import FieldState, Question, Source
+from flows.spec import (
+    KEYPAD_TYPES,
+    FieldSpec,
+    FlowSpec,
+    ListField,
+    PhoneField,
+    ScalarField,
+    StepSpec,
+    TransferReason,
+)
+from sip.keypad import YES_KEY, keypad_prompt, keypad_text
+
+WELCOME = "welcome"
+
+
+@dataclass(frozen=True)
+class Ask:
+    question: Question
+    note: str
+    failed: bool = False  # the answer could not be used; the question is asked again
+
+
+@dataclass(frozen=True)
+class StepComplete:
+    step_id: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Escalate:
+    reason: TransferReason
+    note: str
+
+
+@dataclass(frozen=True)
+class EndCall:
+    reason: Literal["declined", "no_input", "collection_failed"]
+    note: str
+
+
+Reply = Ask | StepComplete | Escalate | EndCall
+
+
+class Collector:
+    def __init__(
+        self,
+        spec: FlowSpec,
+        ctx: AnswerContext,
+        *,
+        call_number: str | None = None,
+        can_escalate: Callable[[TransferReason], bool] = lambda _reason: False,
+    ) -> None:
+        self.spec = spec
+        self.ctx = ctx
+        self.call_number = call_number
+        self.can_escalate = can_escalate
+        self.fields = {path: FieldState(path) for path in spec.field_paths()}
+        self.pending: Question | None = None
+        self.step: StepSpec | None = None
+        self.on_settled: list[Callable[[FieldState], None]] = []
+        self._serial = 0
+        self._silences = 0
+        self._welcome_failures = 0
+        self._offered: set[str] = set()
+
+    # -- where the call is -------------------------------------------------------------
+
+    def begin_welcome(self) -> Ask:
+        question = self.spec.welcome.question or ""
+        return self._ask(Question(kind="welcome", path=WELCOME, field_path=None, text=question), "")
+
+    def enter_step(self, step_id: str) -> Reply:
+        self.step = next(step for step in self.spec.steps if step.id == step_id)
+        return self._advance("")
+
+    def reopen(self, path: str) -> str:
+        """Forget a field's answer (a correction); returns the step to go back to."""
+        self.fields[path].reopen()
+        self._offered.discard(path)
+        return path.partition(".")[0]
+
+    def visited_fields(self) -> list[str]:
+        """Fields the caller may correct: those settled or already asked."""
+        return [p for p, s in self.fields.items() if s.settled or s.attempts or s.proposed]
+
+    # -- inputs ------------------------------------------------------------------------
+
+    def answer(self, text: str, source: Source = "voice") -> Reply:
+        """What the caller said (or keyed, translated) in reply to the pending question."""
+        question = self._require_pending()
+        self._silences = 0
+        if question.kind == "welcome":
+            return self._answer_welcome(text)
+        field, state = self._field(question.field_path)
+        if question.kind == "confirm":
+            return self._answer_confirm(field, state, text, source)
+        if question.kind == "offer":
+            return self._answer_offer(field, state, text, source)
+        if question.kind == "more":
+            return self._answer_more(field, state, text)
+        if question.kind == "item":
+            return self._take_item(field, state, text, source)
+        return self._take_value(field, state, text, source)
+
+    def record(self, path: str, text: str, source: Source = "voice") -> Reply:
+        """A value for a named field of this step, asked for or volunteered."""
+        question = self._require_pending()
+        if question.path == path or (question.field_path == path and not question.yes_no):
+            return self.answer(text, source)
+        self._silences = 0
+        field_path, _, sub = path.partition("[].")
+        if self.step is None or field_path.partition(".")[0] != self.step.id:
+            raise AnswerError(f"{path} is not a field of this step")
+        field, state = self._field(field_path)
+        if question.field_path == field_path and question.kind in ("confirm", "offer"):
+            state.proposed = None  # a fresh value replaces the one being read back
+            return self._take_value(field, state, text, source)
+        if sub and question.kind == "more" and question.field_path == field_path:
+            self._start_item(state)  # naming an item answers "any more?" with yes
+            return self._take_item(field, state, text, source)
+        if sub or (isinstance(field, ListField) and field.item.type == "object"):
+            raise AnswerError(f"ask for {path} when the flow reaches it")
+        if state.settled:
+            self.reopen(field_path)
+        return self._take_value(field, state, text, source)
+
+    def keypad(self, digits: str) -> Reply:
+        question = self._require_pending()
+        self._silences = 0
+        if question.yes_no:
+            if question.kind == "offer" and len(digits) > 1:
+                field, state = self._field(question.field_path)
+                return self._take_value(field, state, digits, "dtmf")
+            text = {YES_KEY: "yes", "2": "no"}.get(digits, "")
+            return self.answer(text, "dtmf")
+        field, state = self._field(question.field_path)
+        target = self._item_field(field, state) if question.kind == "item" else field
+        as_words = keypad_text(target, digits) if target.type in KEYPAD_TYPES else None
+        if as_words is None:
+            return self._failed(field, state, "those keys do not answer this question")
+        if question.kind == "item":
+            return self._take_item(field, state, as_words, "dtmf")
+        return self._take_value(field, state, as_words, "dtmf")
+
+    def skip(self) -> Reply:
+        """The caller won't or can't answer: fine for optional questions, a failure otherwise."""
+        question = self._require_pending()
+        self._silences = 0
+        if question.kind == "more":
+            field, state = self._field(question.field_path)
+            return self._answer_more(field, state, "no")
+        if question.kind in ("value", "item"):
+            field, state = self._field(question.field_path)
+            target = self._item_field(field, state) if question.kind == "item" else field
+            if target.optional and question.kind == "item":
+                return self._store_item_value(field, state, None)
+            if target.optional:
+                self._settle(state, "skipped")
+                return self._advance("Skipped; it is optional.")
+        field_path = question.field_path
+        if field_path is None:
+            return self._advance("That question needs an answer.", prefix=_SORRY, repeat=True)
+        field, state = self._field(field_path)
+        return self._failed(field, state, "this question is required")
+
+    def silence(self) -> Reply:
+        """The caller said nothing: re-prompt, or end the call once re-prompts run out."""
+        self._silences += 1
+        if self._silences > self.spec.limits.no_input_reprompts:
+            return EndCall("no_input", "The caller stopped responding.")
+        if self.pending is None:
+            return self._advance("", prefix=_STILL_THERE, repeat=True)
+        return self._ask(
+            _with_prefix(self.pending, _STILL_THERE), "No answer; prompt again.", count=True
+        )
+
+    # -- answers by question kind ------------------------------------------------------
+
+    def _answer_welcome(self, text: str) -> Reply:
+        try:
+            agreed = parsers.parse_yes_no(text)
+        except AnswerError:
+            self._welcome_failures += 1
+            if self._welcome_failures >= self.spec.limits.max_attempts:
+                return EndCall("collection_failed", "No clear answer to the welcome question.")
+            return self._ask(
+                _with_prefix(self._require_pending(), _SORRY), "Not a yes or no.", failed=True
+            )
+        self.pending = None
+        if not agreed:
+            return EndCall("declined", "The caller declined.")
+        return StepComplete(WELCOME, "The caller agreed.")
+
+    def _answer_confirm(
+        self, field: FieldSpec, state: FieldState, text: str, source: Source
+    ) -> Reply:
+        try:
+            correct = parsers.parse_yes_no(text)
+        except AnswerError:
+            # "it's March sixth" in reply to a read-back is a corrected value
+            return self._take_value(field, state, text, source, fail_note=_READBACK_UNCLEAR)
+        if correct:
+            self._settle(state, "collected", state.proposed, state.proposed_source, confirmed=True)
+            return self._advance(f"Confirmed {field.label}.")
+        state.proposed = None
+        state.failures += 1
+        correction = _after_no(text)
+        if correction:
+            try:
+                return self._propose(field, state, parse_value(field, correction, self.ctx), source)
+            except AnswerError:
+                pass
+        if state.failures >= self.spec.limits.max_attempts:
+            return self._give_up(field, state)
+        return self._advance("The caller said the read-back was wrong; ask again.", prefix=_AGAIN)
+
+    def _answer_offer(
+        self, field: FieldSpec, state: FieldState, text: str, source: Source
+    ) -> Reply:
+        try:
+            accepted = parsers.parse_yes_no(text)
+        except AnswerError:
+            return self._take_value(field, state, text, source)
+        if accepted and self.call_number:
+            self._settle(state, "collected", self.call_number, "caller_id", confirmed=True)
+            return self._advance(f"Recorded {field.label}: the number of this call.")
+        correction = _after_no(text)
+        if correction:  # "no, use 415 555 0199"; "no, use my cell" just means no
+            try:
+                return self._propose(field, state, parse_value(field, correction, self.ctx), source)
+            except AnswerError:
+                pass
+        return self._advance("Ask for the number instead.")
+
+    def _answer_more(self, field: FieldSpec, state: FieldState, text: str) -> Reply:
+        more: bool | None
+        if parsers.is_none_answer(text):
+            more = False
+        else:
+            try:
+                more = parsers.parse_yes_no(text)
+            except AnswerError:
+                more = None
+        if more is None:
+            return self._failed(field, state, "expected yes or no")
+        if not more:
+            self._settle(state, "collected", list(state.items))
+            return self._advance(f"Recorded {field.label}.")
+        self._start_item(state)
+        return self._advance("")
+
+    # -- values ------------------------------------------------------------------------
+
+    def _take_value(
+        self,
+        field: FieldSpec,
+        state: FieldState,
+        text: str,
+        source: Source,
+        fail_note: str | None = None,
+    ) -> Reply:
+        try:
+            value = parse_value(field, text, self.ctx)
+        except AnswerError as exc:
+            return self._failed(field, state, fail_note or str(exc))
+        return self._propose(field, state, value, source)
+
+    def _propose(self, field: FieldSpec, state: FieldState, value: Value, source: Source) -> Reply:
+        if field.confirm:
+            state.proposed, state.proposed_source = value, source
+            return self._advance("Read the value back and ask the caller to confirm it.")
+        self._settle(state, "collected", value, source)
+        return self._advance(f"Recorded {field.label}.")
+
+    def _start_item(self, state: FieldState) -> None:
+        state.draft, state.draft_index = {}, 0
+
+    def _take_item(self, field: FieldSpec, state: FieldState, text: str, source: Source) -> Reply:
+        sub = self._item_field(field, state)
+        try:
+            value = parse_value(sub, text, self.ctx)
+        except AnswerError as exc:
+            return self._failed(field, state, str(exc))
+        state.source = state.source or source
+        return self._store_item_value(field, state, value)
+
+    def _store_item_value(self, field: FieldSpec, state: FieldState, value: Value) -> Reply:
+        assert isinstance(field, ListField) and state.draft is not None
+        subs = field.item.fields
+        state.draft[subs[state.draft_index].id] = value
+        state.draft_index += 1
+        if state.draft_index < len(subs):
+            return self._advance("")
+        state.items.append(state.draft)
+        state.draft = None
+        if len(state.items) >= field.max_items:
+            self._settle(state, "collected", list(state.items))
+        return self._advance(f"Added one {field.label} item.")
+
+    def _item_field(self, field: FieldSpec, state: FieldState) -> ScalarField:
+        assert isinstance(field, ListField)
+        return field.item.fields[state.draft_index]
+
+    def _failed(self, field: FieldSpec, state: FieldState, reason: str) -> Reply:
+        state.failures += 1
+        if state.failures >= self.spec.limits.max_attempts:
+            return self._give_up(field, state)
+        note = f"That answer could not be used ({reason}); ask again."
+        return self._advance(note, prefix=_SORRY, repeat=True, failed=True)
+
+    def _give_up(self, field: FieldSpec, state: FieldState) -> Reply:
+        if state.items:
+            self._settle(state, "collected", list(state.items))
+            return self._advance(f"Kept the {field.label} items given so far.")
+        if field.optional:
+            self._settle(state, "skipped")
+            return self._advance(f"Gave up on {field.label}; it is optional.")
+        self._settle(state, "missing")
+        if self.can_escalate("collection_failed"):
+            return Escalate("collection_failed", f"Could not collect {field.label}.")
+        return self._advance(f"Could not collect {field.label}; moving on.")
+
+    def _settle(
+        self,
+        state: FieldState,
+        status: Literal["collected", "skipped", "missing"],
+        value: Value = None,
+        source: Source | None = None,
+        *,
+        confirmed: bool = False,
+        by_condition: bool = False,
+    ) -> None:
+        state.status = status
+        state.value = value
+        state.source = source if status == "collected" else None
+        state.confirmed = confirmed
+        state.skipped_by_condition = by_condition
+        state.proposed = state.proposed_source = None
+        state.draft = None
+        for listener in list(self.on_settled):
+            listener(state)
+
+    # -- questions ---------------------------------------------------------------------
+
+    def _advance(
+        self, note: str, *, prefix: str = "", repeat: bool = False, failed: bool = False
+    ) -> Reply:
+        question = self._next_question()
+        if question is None:
+            self.pending = None
+            step_id = self.step.id if self.step else WELCOME
+            return StepComplete(step_id, note)
+        if prefix:
+            question = _with_prefix(question, prefix)
+        current = self.pending
+        same = current is not None and (current.kind, current.path) == (
+            question.kind,
+            question.path,
+        )
+        return self._ask(question, note, count=repeat or not same, failed=failed)
+
+    def _ask(
+        self, question: Question, note: str, *, count: bool = True, failed: bool = False
+    ) -> Ask:
+        self._serial += 1
+        question = Question(
+            kind=question.kind,
+            path=question.path,
+            field_path=question.field_path,
+            text=question.text,
+            keypad=question.keypad,
+            serial=self._serial,
+        )
+        if count and question.kind != "confirm" and question.field_path is not None:
+            self.fields[question.field_path].attempts += 1
+        self.pending = question
+        return Ask(question, note, failed)
+
+    def _next_question(self) -> Question | None:
+        if self.step is None:
+            return None
+        for field in self.step.fields:
+            path = f"{self.step.id}.{field.id}"
+            state = self.fields[path]
+            if not self._condition_holds(self.step, field):
+                if not state.skipped_by_condition:
+                    state.reopen()
+                    self._settle(state, "skipped", by_condition=True)
+                continue
+            if state.skipped_by_condition:
+                state.reopen()
+            if not state.settled:
+                return self._question_for(path, field, state)
+        return None
+
+    def _condition_holds(self, step: StepSpec, field: FieldSpec) -> bool:
+        ref = self.spec.condition_path(step, field)
+        if ref is None or field.when is None:
+            return True
+        target = self.fields[ref]
+        return field.when.holds(target.value if target.status == "collected" else None)
+
+    def _question_for(self, path: str, field: FieldSpec, state: FieldState) -> Question:
+        if state.proposed is not None:
+            text = f"I have {speak_value(field, state.proposed)}. Is that right?"
+            return Question(kind="confirm", path=path, field_path=path, text=text)
+        if isinstance(field, ListField) and field.item.type == "object":
+            if state.draft is None:
+                text = field.question
+                if state.items:
+                    text = field.more_prompt or f"Any other {field.label}?"
+                return Question(kind="more", path=f"{path}[]", field_path=path, text=text)
+            sub = field.item.fields[state.draft_index]
+            item_path = f"{path}[].{sub.id}"
+            return Question(kind="item", path=item_path, field_path=path, text=sub.question)
+        if (
+            isinstance(field, PhoneField)
+            and field.offer_call_number
+            and self.call_number
+            and path not in self._offered
+        ):
+            self._offered.add(path)
+            return Question(kind="offer", path=path, field_path=path, text=field.offer_prompt)
+        keypad = (
+            field.type in KEYPAD_TYPES
+            and state.failures >= self.spec.limits.spoken_attempts_before_keypad
+        )
+        text = keypad_prompt(field) if keypad else field.question
+        return Question(kind="value", path=path, field_path=path, text=text, keypad=keypad)
+
+    def _require_pending(self) -> Question:
+        if self.pending is None:
+            raise AnswerError("no question is waiting for an answer")
+        return self.pending
+
+    def _field(self, path: str | None) -> tuple[FieldSpec, FieldState]:
+        assert path is not None
+        return self.spec.field(path), self.fields[path]
+
+
+_SORRY = "Sorry, I didn't catch that."
+_AGAIN = "Let's try that again."
+_STILL_THERE = "Are you still there?"
+_READBACK_UNCLEAR = "expected yes or no to the read-back, or a corrected value"
+_NO_WORDS = ("no", "nope", "nah", "not", "wrong", "incorrect", "actually", "it's", "it is")
+
+
+def _with_prefix(question: Question, prefix: str) -> Question:
+    base = question.text
+    for known in (_SORRY, _AGAIN, _STILL_THERE):
+        base = base.removeprefix(known + " ")
+    return Question(
+        kind=question.kind,
+        path=question.path,
+        field_path=question.field_path,
+        text=f"{prefix} {base}".strip(),
+        keypad=question.keypad,
+        serial=question.serial,
+    )
+
+
+def _after_no(text: str) -> str:
+    """'no, it's March sixth' -> 'March sixth': the correction that follows a refusal."""
+    words = text.replace(",", " ").split()
+    while words and words[0].lower().strip(".!") in _NO_WORDS:
+        words.pop(0)
+    return " ".join(words)

@@ -1,0 +1,90 @@
+"""What a caller wants besides answering: a person, an emergency, a correction, a skip.
+
+Deterministic phrase rules used by the offline engine, and by the live agent as a guard
+that does not depend on a model (emergencies). Each returns a decision, never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'"})
+
+
+def normalize(text: str) -> str:
+    text = text.translate(_APOSTROPHES).lower()
+    text = re.sub(r"[^a-z0-9' ]+", " ", text)
+    return " " + re.sub(r"\s+", " ", text).strip() + " "
+
+
+_PERSON = re.compile(
+    r" (?:speak|talk|chat|connect|transfer|put|get) (?:me )?(?:to |with |through to )?"
+    r"(?:a |an |the |some |somebody |someone )?(?:real |live |actual )?"
+    r"(?:person|human|representative|rep|agent|operator|receptionist|someone|somebody|"
+    r"staff|nurse|doctor|manager|people) "
+    r"| (?:a |an )?(?:real |live |actual )(?:person|human|agent) "
+    r"| transfer me "
+    r"|^ (?:operator|representative|human|agent|a person|person)(?: please)? $"
+)
+
+
+def wants_person(text: str) -> bool:
+    return bool(_PERSON.search(normalize(text)))
+
+
+_NEGATIONS = ("no ", "not ", "without ", "never ", "don't have ", "do not have ", "denies ")
+
+
+def emergency_phrase(text: str, phrases: Iterable[str]) -> str | None:
+    """The first emergency phrase said, unless it was plainly negated ("no chest pain")."""
+    said = normalize(text)
+    for phrase in phrases:
+        needle = normalize(phrase)
+        start = said.find(needle)
+        while start != -1:
+            before = said[max(0, start - 16) : start + 1]
+            if not any(before.endswith(" " + neg) or before.endswith(neg) for neg in _NEGATIONS):
+                return phrase
+            start = said.find(needle, start + 1)
+    return None
+
+
+_SKIP = re.compile(
+    r" (?:skip(?: it| that| this)?|pass|next question|i don't know|i do not know|dunno|"
+    r"no idea|not sure|i'm not sure|i am not sure|i'd rather not(?: say)?|"
+    r"i would rather not(?: say)?|prefer not to(?: say)?|rather not|none of your business|"
+    r"i don't have (?:one|it|that)|i do not have (?:one|it|that)|no comment|nothing else|"
+    r"no that's all|no that's it|that's all|that's it|nothing|not really|no thanks) "
+)
+
+
+def wants_skip(text: str) -> bool:
+    """A short refusal or "I don't know"; a long answer that merely contains one is an answer."""
+    said = normalize(text)
+    return len(said.split()) <= 7 and bool(_SKIP.search(said))
+
+
+_CORRECTION = re.compile(
+    r" (?:wrong|mistake|incorrect|made an error|change|changed|correct|correction|fix|update|"
+    r"go back|meant|misspoke|mixed up|not right|typo) "
+)
+
+
+def correction_target(text: str, candidates: Mapping[str, Iterable[str]]) -> str | None:
+    """The field a caller wants to correct ("I gave you the wrong email"), by its words.
+
+    ``candidates`` maps field paths to the words that name them; the longest name said
+    wins, so "email address" beats "address". Returns None unless the words also say
+    that something earlier was wrong or should change.
+    """
+    said = normalize(text)
+    if not _CORRECTION.search(said):
+        return None
+    best: tuple[int, str] | None = None
+    for path, names in candidates.items():
+        for name in names:
+            needle = normalize(name)
+            if needle.strip() and needle in said and (best is None or len(needle) > best[0]):
+                best = (len(needle), path)
+    return best[1] if best else None

@@ -1,0 +1,154 @@
+"""The livekit-agents tasks a flow compiles to: the welcome question and one task per step.
+
+Tasks are thin: every input (a tool call, a keypad entry, silence) goes to the call's
+collector, and the task acts on its ``Reply``: ask the next question, or complete.
+A ``CallEnding`` completes a task with an exception, unwinding to the root agent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from livekit.agents import AgentTask, llm
+from livekit.agents.llm import StopResponse, ToolError
+
+from flows.call import Call, CallEnding
+from flows.collector import Ask, EndCall, Escalate, Reply, StepComplete
+from flows.instructions import step_instructions, welcome_instructions
+from flows.record import FieldState
+from flows.spec import StepSpec
+from flows.tools import step_tools, welcome_tools
+
+ResultT = TypeVar("ResultT")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step_id: str
+    fields: dict[str, FieldState]
+
+
+class FlowTask(AgentTask[ResultT], Generic[ResultT]):
+    """What the welcome and step tasks share: acting on replies, inputs beside the model."""
+
+    def __init__(self, call: Call, *, instructions: str) -> None:
+        super().__init__(instructions=instructions)
+        self.call = call
+
+    def begin(self) -> Reply:
+        raise NotImplementedError
+
+    def result(self) -> ResultT:
+        raise NotImplementedError
+
+    async def on_enter(self) -> None:
+        # An exception escaping on_enter would leave the awaiting agent waiting forever.
+        try:
+            await self.install_tools()
+            self.call.active = self
+            self.deliver(self.begin())
+        except Exception:
+            self.call.log.exception("task.error", task=type(self).__name__)
+            self.end(CallEnding("error"))
+
+    async def install_tools(self) -> None:
+        """Tools are built on entry (not in __init__) so a failure here is caught above."""
+
+    async def on_exit(self) -> None:
+        if self.call.active is self:
+            self.call.active = None
+
+    async def on_user_turn_completed(
+        self, turn_ctx: llm.ChatContext, new_message: llm.ChatMessage
+    ) -> None:
+        # A guard that does not depend on the model noticing an emergency.
+        if self.call.emergency(new_message.text_content or ""):
+            self.end(CallEnding("emergency"))
+            raise StopResponse()
+
+    # -- replies -----------------------------------------------------------------------
+
+    def answer_for_model(self, reply: Reply) -> str:
+        """A tool's output: what happened and what to ask next; ToolError when unusable."""
+        if isinstance(reply, Ask):
+            text = f'{reply.note} Now ask the caller: "{reply.question.text}"'.strip()
+            if reply.failed:
+                raise ToolError(text)
+            return text
+        self.conclude(reply)
+        raise StopResponse()  # the next task, or the ending, speaks next
+
+    def deliver(self, reply: Reply) -> None:
+        """Act on a reply to an input that did not come from the model."""
+        if isinstance(reply, Ask):
+            note = f"{reply.note} " if reply.note else ""
+            self.session.generate_reply(
+                instructions=f'{note}Ask the caller: "{reply.question.text}"', tool_choice="none"
+            )
+        else:
+            self.conclude(reply)
+
+    def conclude(self, reply: StepComplete | Escalate | EndCall) -> None:
+        if isinstance(reply, StepComplete):
+            self.finish_with(self.result())
+        else:
+            self.end(CallEnding(reply.reason))
+
+    def end(self, ending: CallEnding) -> None:
+        self.call.collector.pending = None  # nothing is being asked any more
+        self.finish_with(ending)
+
+    def finish_with(self, outcome: ResultT | Exception) -> None:
+        if not self.done():
+            self.complete(outcome)
+
+    # -- inputs beside the model -------------------------------------------------------
+
+    def take_keypad(self, digits: str) -> None:
+        if not self.done():
+            self.deliver(self.call.collector.keypad(digits))
+
+    def take_silence(self) -> None:
+        if not self.done():
+            self.deliver(self.call.collector.silence())
+
+
+class WelcomeTask(FlowTask[None]):
+    """The welcome question ("is now a good time?"); a no ends the call as declined."""
+
+    def __init__(self, call: Call) -> None:
+        super().__init__(call, instructions=welcome_instructions(call.spec))
+
+    async def install_tools(self) -> None:
+        await self.update_tools(welcome_tools(self))
+
+    def begin(self) -> Reply:
+        return self.call.collector.begin_welcome()
+
+    def result(self) -> None:
+        return None
+
+
+class StepTask(FlowTask[StepResult]):
+    """One step of the flow: its fields are the tools; re-created when the caller goes back."""
+
+    def __init__(self, call: Call, step: StepSpec) -> None:
+        self.step = step
+        super().__init__(call, instructions=step_instructions(call.spec, step))
+
+    async def install_tools(self) -> None:
+        # TaskGroup has already added its out_of_scope tool; keep it beside ours.
+        await self.update_tools([*step_tools(self), *self.tools])
+
+    def begin(self) -> Reply:
+        return self.call.collector.enter_step(self.step.id)
+
+    def result(self) -> StepResult:
+        prefix = f"{self.step.id}."
+        fields = {p: s for p, s in self.call.collector.fields.items() if p.startswith(prefix)}
+        return StepResult(step_id=self.step.id, fields=fields)
+
+    def regress_tool(self) -> Any:
+        """TaskGroup's own tool for going back to a visited step, if it gave us one."""
+        return next((t for t in self.tools if getattr(t, "id", None) == "out_of_scope"), None)

@@ -1,0 +1,184 @@
+"""The function tools a step exposes to the model, generated from the spec.
+
+Each tool forwards the model's arguments to the collector (which validates and
+normalises with the answer parsers) and returns what to ask next. An answer that cannot
+be used becomes a ``ToolError`` the model can act on; the caller's words never appear in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from livekit.agents import llm
+from livekit.agents.llm import StopResponse, ToolError, function_tool
+
+from flows.call import CallEnding
+from flows.collector import Reply
+from flows.errors import AnswerError
+from flows.spec import ChoiceField, FieldSpec, ListField, ScalarField, tool_suffix
+
+if TYPE_CHECKING:
+    from flows.tasks import FlowTask, StepTask
+
+_FORMATS = {
+    "date": "a calendar date, e.g. 1980-03-05 or what they said",
+    "phone": "the phone number, digits or as spoken",
+    "email": "the e-mail address, e.g. bob_smith@acme.io or as spoken",
+    "digits": "the digits, e.g. 334",
+    "alphanumeric": "letters and digits, e.g. XYZ123",
+    "integer": "a whole number",
+    "yes_no": "yes or no",
+    "choice": "the option they chose, or their words",
+    "name": "the person's name",
+    "text": "the caller's answer in their words",
+    "list": "every item they named, comma separated; 'none' if they have none",
+}
+
+
+def welcome_tools(task: FlowTask[Any]) -> list[llm.Tool | llm.Toolset]:
+    tools: list[llm.Tool | llm.Toolset] = [_yes_no_tool(task), _person_tool(task)]
+    if task.call.spec.emergency is not None:
+        tools.append(_emergency_tool(task))
+    return tools
+
+
+def step_tools(task: StepTask) -> list[llm.Tool | llm.Toolset]:
+    spec, step = task.call.spec, task.step
+    tools: list[llm.Tool | llm.Toolset] = []
+    for field in step.fields:
+        path = f"{step.id}.{field.id}"
+        if isinstance(field, ListField) and field.item.type == "object":
+            for sub in field.item.fields:
+                name = f"record_{tool_suffix(field.id)}_{tool_suffix(sub.id)}"
+                about = f"one {field.label} item's {sub.label}"
+                tools.append(_record_tool(task, f"{path}[].{sub.id}", name, sub, about))
+        else:
+            tools.append(_record_tool(task, path, f"record_{tool_suffix(field.id)}", field))
+    tools += [_yes_no_tool(task), _skip_tool(task), _person_tool(task), _correct_tool(task)]
+    if spec.emergency is not None:
+        tools.append(_emergency_tool(task))
+    return tools
+
+
+def _forward(task: FlowTask[Any], answer: Callable[[], Reply]) -> str:
+    try:
+        reply = answer()
+    except AnswerError as exc:
+        raise ToolError(str(exc)) from None
+    return task.answer_for_model(reply)
+
+
+def _record_tool(
+    task: FlowTask[Any],
+    path: str,
+    name: str,
+    field: FieldSpec | ScalarField,
+    about: str | None = None,
+) -> llm.Tool:
+    subject = about or f"the caller's {field.label}"
+    description = f"Record {subject} as soon as they give it. Pass {_FORMATS[field.type]}."
+    if isinstance(field, ChoiceField):
+        description += " One of: " + ", ".join(o.spoken for o in field.options) + "."
+    schema = {
+        "name": name,
+        "description": description,
+        "parameters": {
+            "type": "object",
+            "properties": {"value": {"type": "string", "description": _FORMATS[field.type]}},
+            "required": ["value"],
+        },
+    }
+
+    async def record(raw_arguments: dict[str, object]) -> str:
+        value = str(raw_arguments.get("value") or "")
+        return _forward(task, lambda: task.call.collector.record(path, value))
+
+    return function_tool(record, raw_schema=schema)
+
+
+def _yes_no_tool(task: FlowTask[Any]) -> llm.Tool:
+    @function_tool(name="answer_yes_no")
+    async def answer_yes_no(answer: str) -> str:
+        """Record the caller's reply to the yes/no question you just asked (a read-back to
+        confirm, "any more?", "is the number you're on the best one?", the welcome question).
+
+        Args:
+            answer: yes or no, or their words when they add a correction ("no, it's 0199").
+        """
+        return _forward(task, lambda: task.call.collector.answer(answer))
+
+    return answer_yes_no
+
+
+def _skip_tool(task: FlowTask[Any]) -> llm.Tool:
+    @function_tool(name="skip_question")
+    async def skip_question() -> str:
+        """The caller does not know, or does not want to answer, the current question."""
+        return _forward(task, task.call.collector.skip)
+
+    return skip_question
+
+
+def _person_tool(task: FlowTask[Any]) -> llm.Tool:
+    @function_tool(name="transfer_to_person")
+    async def transfer_to_person() -> str:
+        """The caller asks to speak with a person (a human, an agent, the front desk)."""
+        call = task.call
+        if not call.can_transfer("caller_request"):
+            pending = call.collector.pending
+            question = f' Then ask: "{pending.text}"' if pending else ""
+            return "No one can take the call now; say someone can call them back." + question
+        task.end(CallEnding("caller_request"))
+        raise StopResponse()  # the root agent announces the transfer
+
+    return transfer_to_person
+
+
+def _emergency_tool(task: FlowTask[Any]) -> llm.Tool:
+    @function_tool(name="report_emergency")
+    async def report_emergency() -> str:
+        """The caller describes a medical emergency or a danger to themselves or others."""
+        task.end(CallEnding("emergency"))
+        raise StopResponse()  # the root agent says the safety message
+
+    return report_emergency
+
+
+def _correct_tool(task: StepTask) -> llm.Tool:
+    collector = task.call.collector
+    paths = collector.spec.field_paths()
+    schema = {
+        "name": "correct_earlier_answer",
+        "description": (
+            'The caller wants to change an answer they already gave ("I gave you the wrong '
+            'email"). Only that answer is asked again; everything else is kept.'
+        ),
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "field": {
+                    "type": "string",
+                    "enum": paths,
+                    "description": "The step.field path of the answer to change.",
+                }
+            },
+            "required": ["field"],
+        },
+    }
+
+    async def correct_earlier_answer(raw_arguments: dict[str, object]) -> str:
+        path = str(raw_arguments.get("field") or "")
+        if path not in collector.visited_fields():
+            raise ToolError("That question has not been asked yet; carry on with the current one.")
+        step_id = collector.reopen(path)
+        if step_id == task.step.id:
+            return _forward(task, lambda: collector.enter_step(step_id))
+        regress: Callable[..., Awaitable[None]] | None = task.regress_tool()
+        if regress is None:
+            raise ToolError("Going back is not possible here; carry on with the current question.")
+        collector.pending = None
+        await regress(task_ids=[step_id])
+        raise StopResponse()  # the re-created step asks for the reopened field
+
+    return function_tool(correct_earlier_answer, raw_schema=schema)

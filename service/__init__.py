@@ -1,0 +1,1 @@
+"""Processes of the intake service: CLI, worker, API, settings, logging."""

@@ -1,0 +1,151 @@
+"""The ``intake`` command line.
+
+Exit codes: 0 success; 1 a scenario test failed; 2 bad input (unknown flow, invalid
+spec or scenario, bad setting, bad usage) with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import structlog
+import typer
+
+from flows.catalog import FlowCatalog
+from flows.errors import FlowError
+from flows.runner import evaluate_scenario, prepare, run_prepared, scenario_files
+from flows.simulator import SimulationOptions
+from service.cli_flows import flows_app
+from service.console import run_console
+from service.errors import ConfigError, ServiceError
+from service.logging import configure_logging
+from service.settings import Settings, load_settings
+
+app = typer.Typer(
+    name="intake",
+    help="Telephony intake service: run, simulate and test data-collection flows.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(flows_app, name="flows")
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def catalog_of(settings: Settings) -> FlowCatalog:
+    return FlowCatalog([settings.flows_dir] if settings.flows_dir else [])
+
+
+def simulation_options(settings: Settings) -> SimulationOptions:
+    return SimulationOptions(region=settings.default_region, transfer_to=settings.transfer_to)
+
+
+def _transcript(speaker: str, text: str) -> None:
+    print(f"{speaker:>6}: {text}", file=sys.stderr)
+
+
+@app.command()
+def simulate(
+    ctx: typer.Context,
+    flow: Annotated[str, typer.Argument(help="A built-in flow id or a path to a flow spec.")],
+    scenario: Annotated[Path, typer.Argument(help="The scenario YAML file.")],
+    transcript: Annotated[
+        bool, typer.Option(help="Print the conversation on stderr (it holds caller data).")
+    ] = False,
+) -> None:
+    """Run one simulated call offline and print its payload as JSON on stdout."""
+    settings = settings_of(ctx)
+    options = simulation_options(settings)
+    prepared = prepare(scenario, catalog_of(settings), options, flow)
+    payload = asyncio.run(
+        run_prepared(prepared, options, transcript=_transcript if transcript else None)
+    )
+    print(json.dumps(payload.to_json_dict(), indent=2))
+
+
+@app.command("test")
+def test_command(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Scenario files or directories.")],
+    flow: Annotated[
+        str | None, typer.Option(help="Flow for scenarios that name none (default: folder).")
+    ] = None,
+) -> None:
+    """Run scenarios that carry expect: and report each as passed or failed."""
+    settings = settings_of(ctx)
+    catalog, options = catalog_of(settings), simulation_options(settings)
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise ServiceError(f"no such file or directory: {missing[0]}")
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    for path in scenario_files(paths):
+        report = asyncio.run(evaluate_scenario(path, catalog, options, flow))
+        counts[report.verdict] += 1
+        detail = f" ({report.status}, {report.seconds:.2f}s)" if report.status else ""
+        print(f"{report.verdict.upper():7} {path}{detail}")
+        for problem in report.problems:
+            print(f"        {problem}")
+    print(", ".join(f"{n} {verdict}" for verdict, n in counts.items()))
+    if counts["failed"] or not counts["passed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def console(
+    ctx: typer.Context,
+    flow: Annotated[str, typer.Argument(help="A built-in flow id or a path to a flow spec.")],
+    direction: Annotated[str, typer.Option(help="inbound or outbound.")] = "inbound",
+    caller: Annotated[str | None, typer.Option("--from", help="The calling number.")] = None,
+    called: Annotated[str | None, typer.Option("--to", help="The called number.")] = None,
+) -> None:
+    """Talk to a flow in the terminal: type answers; '#123' keys digits, an empty line is
+    silence, '/hangup' hangs up. Prints the payload at the end."""
+    settings = settings_of(ctx)
+    spec = catalog_of(settings).load(flow)
+    payload = asyncio.run(
+        run_console(spec, simulation_options(settings), direction, caller, called)
+    )
+    print(json.dumps(payload.to_json_dict(), indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: settings are read here, once, and every failure becomes one line."""
+    try:
+        settings = load_settings()
+        configure_logging(settings)
+        code = app(args=argv, standalone_mode=False, obj=settings, prog_name="intake")
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        return 130
+    except click.ClickException as exc:
+        return _fail(exc.format_message())
+    except (FlowError, ConfigError, ServiceError) as exc:
+        return _fail(str(exc))
+    except Exception as exc:
+        # A defect, not bad input: one line here, the traceback (no locals) in the log.
+        structlog.get_logger("intake.cli").exception("cli.crashed")
+        print(f"intake: internal error: {exc.__class__.__name__}", file=sys.stderr)
+        return 1
+    return code if isinstance(code, int) else 0
+
+
+def _fail(message: str) -> int:
+    line = " ".join(message.split())
+    print(f"intake: error: {line}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

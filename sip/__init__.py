@@ -1,0 +1,1 @@
+"""Telephony: keypad entry, transfer to a human, dial outcomes, routing and provisioning."""
