@@ -20,9 +20,9 @@ def normalize(text: str) -> str:
 
 _PERSON = re.compile(
     r" (?:speak|talk|chat|connect|transfer|put|get) (?:me )?(?:to |with |through to )?"
-    r"(?:a |an |the |some |somebody |someone )?(?:real |live |actual )?"
-    r"(?:person|human|representative|rep|agent|operator|receptionist|someone|somebody|"
-    r"staff|nurse|doctor|manager|people) "
+    r"(?:a |an |the |some |somebody |someone )?(?:real |live |actual |front desk |office )?"
+    r"(?:person|human|representative|rep|agent|operator|receptionist|reception|someone|"
+    r"somebody|staff|nurse|doctor|manager|people|front desk) "
     r"| (?:a |an )?(?:real |live |actual )(?:person|human|agent) "
     r"| transfer me "
     r"|^ (?:operator|representative|human|agent|a person|person)(?: please)? $"

@@ -27,8 +27,9 @@ def prepare(
     path: Path, catalog: FlowCatalog, options: SimulationOptions, flow: str | None = None
 ) -> PreparedScenario:
     """Load a scenario and its flow, and check one against the other. Raises FlowError."""
+    named = catalog.load(flow) if flow else None  # an unknown flow is reported first
     scenario = load_scenario(path)
-    spec = resolve_flow(catalog, scenario, path, flow)
+    spec = named or resolve_flow(catalog, scenario, path, None)
     return PreparedScenario(path, spec, check_against(scenario, spec, str(path), options.region))
 
 

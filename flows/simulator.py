@@ -142,7 +142,7 @@ async def run_call(call: Call, caller: Caller, *, transcript: Transcript | None 
     """Run an answered call in-process until it ends; returns its payload."""
     say = transcript or (lambda _speaker, _text: None)
     room = rtc.Room()
-    with fake_job_context(room=room, job_id=call.info.job_id):
+    with fake_job_context(room=room, job_id=call.info.job_id) as job:
         keypad = attach_keypad(room, call.keypad, call.keypad_entry_length)
         session = AgentSession[None](
             llm=OfflineLLM(call.collector),
@@ -158,6 +158,9 @@ async def run_call(call: Call, caller: Caller, *, transcript: Transcript | None 
         finally:
             keypad.close()
             await session.aclose()
+            # What the worker's job runner does when a job ends (removes the job's temp
+            # dir); fake_job_context leaves it to whoever runs the job.
+            await job._on_cleanup()
     return call.finish("error")  # the sealed payload; "error" only if the call never ended
 
 

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import structlog
 import typer
 
@@ -125,12 +124,17 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         configure_logging(settings)
         code = app(args=argv, standalone_mode=False, obj=settings, prog_name="intake")
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         return 130
-    except click.ClickException as exc:
-        return _fail(exc.format_message())
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument
+        format_message = getattr(exc, "format_message", None)
+        message = format_message() if callable(format_message) else str(exc)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `intake`: the help is the answer
+            print(message)
+            return 0
+        return _fail(message)
     except (FlowError, ConfigError, ServiceError) as exc:
         return _fail(str(exc))
     except Exception as exc:

@@ -20,6 +20,7 @@ from rapidfuzz import fuzz
 
 from flows.errors import AnswerError
 from flows.parsers.normalize import Phrases, is_word, spoken_tokens
+from flows.parsers.number_words import NUMBER_WORDS
 from flows.parsers.numbers import parse_number
 
 # One wrong letter in an eight-letter word ("plumming") scores 87.5; in a six-letter word, 83.
@@ -27,6 +28,7 @@ _FUZZY_THRESHOLD = 85.0
 # Very short phrases ("ac", "tv") match too much by spelling alone.
 _FUZZY_MIN_CHARS = 4
 # The number after these is a limit the amount stays under, not the amount itself.
+_PRONOUN_LIKE = frozenset({"one", "a", "an"})
 _UPPER_LIMIT = Phrases.of("under, below, less than, fewer than, up to, at most, no more than")
 
 
@@ -99,7 +101,7 @@ def _by_words(answer: tuple[str, ...], options: Sequence[ChoiceOption]) -> str |
 
 def _by_range(answer: tuple[str, ...], text: str, options: Sequence[ChoiceOption]) -> str | None:
     ranged = [option for option in options if (option.minimum, option.maximum) != (None, None)]
-    if not ranged:
+    if not ranged or not _says_an_amount(answer):
         return None
     try:
         value = parse_number(text)
@@ -107,6 +109,14 @@ def _by_range(answer: tuple[str, ...], text: str, options: Sequence[ChoiceOption
         return None
     limit = _UPPER_LIMIT.contains(answer)
     return _one({option.id for option in ranged if _covers(option, value, limit)}, options)
+
+
+def _says_an_amount(answer: tuple[str, ...]) -> bool:
+    """Numerals or number words beyond a lone "one"/"a" ("we don't have one yet" is no amount)."""
+    return any(
+        token[0].isdigit() or (token in NUMBER_WORDS and token not in _PRONOUN_LIKE)
+        for token in answer
+    )
 
 
 def _covers(option: ChoiceOption, value: float, limit: bool) -> bool:

@@ -110,9 +110,8 @@ def _day_and_year(before: Sequence[str], after: Sequence[str]) -> tuple[int, str
     """Find the day next to the month name and the year after it (or before it)."""
     start = skip_noise(after, 0, skip=_DAY_GLUE)
     day = read_number(after, start) if start < len(after) else None
-    if day is not None and _is_day(day):
-        if _is_year_instead(after, day):
-            raise AnswerError(f"expected a date with a day, {_EXAMPLE}")
+    # "march nineteen eighty" is a year after the month; "the fifth of march ..." has its day before
+    if day is not None and _is_day(day) and not _is_year_instead(after, day):
         year_tokens = after[day.end :]
         if not _digits(year_tokens):  # "nineteen eighty march fifth"
             year_tokens = before

@@ -39,6 +39,7 @@ ORDINALS = _numbered(
     "twentieth thirtieth fortieth fiftieth sixtieth seventieth eightieth ninetieth", 20, 10
 )
 SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+NUMBER_WORDS = frozenset({*UNITS, *TEENS, *TENS, "hundred", *SCALES})
 _ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
 # "oh" is a zero only next to other digits ("oh five"); alone it is an interjection.
 _SPOKEN_ZERO = "oh"

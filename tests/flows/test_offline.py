@@ -1,0 +1,88 @@
+"""The offline engine's routing: which tool the caller's words go to."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flows.answers import AnswerContext
+from flows.collector import Collector
+from flows.offline import Decision, decide
+from flows.spec import FlowSpec
+
+STEP_TOOLS = {
+    "record_full_name",
+    "record_date_of_birth",
+    "record_phone",
+    "record_email",
+    "record_medications_name",
+    "record_medications_dosage",
+    "answer_yes_no",
+    "skip_question",
+    "transfer_to_person",
+    "correct_earlier_answer",
+    "report_emergency",
+}
+
+
+def collector_at(spec: FlowSpec, ctx: AnswerContext, step: str) -> Collector:
+    c = Collector(spec, ctx, call_number="+14155550123")
+    c.enter_step(step)
+    return c
+
+
+def test_speaking_says_the_pending_question(intake: FlowSpec, ctx: AnswerContext) -> None:
+    c = collector_at(intake, ctx, "patient")
+    assert decide(c, None, STEP_TOOLS) == Decision(say="What is the patient's full name?")
+
+
+def test_answers_go_to_the_field_tool(intake: FlowSpec, ctx: AnswerContext) -> None:
+    c = collector_at(intake, ctx, "patient")
+    assert decide(c, "jane doe", STEP_TOOLS) == Decision(
+        tool="record_full_name", arguments={"value": "jane doe"}
+    )
+
+
+def test_yes_no_questions_go_to_answer_yes_no(intake: FlowSpec, ctx: AnswerContext) -> None:
+    c = collector_at(intake, ctx, "contact")  # the offer of the call's number
+    assert decide(c, "yes", STEP_TOOLS).tool == "answer_yes_no"
+
+
+def test_item_questions_go_to_the_sub_field_tool(intake: FlowSpec, ctx: AnswerContext) -> None:
+    c = collector_at(intake, ctx, "medications")
+    c.answer("yes")
+    assert decide(c, "lisinopril", STEP_TOOLS).tool == "record_medications_name"
+
+
+def test_intents_come_first(intake: FlowSpec, ctx: AnswerContext) -> None:
+    c = collector_at(intake, ctx, "patient")
+    c.answer("jane doe")
+    assert decide(c, "I have chest pain", STEP_TOOLS).tool == "report_emergency"
+    assert decide(c, "let me talk to a person", STEP_TOOLS).tool == "transfer_to_person"
+    assert decide(c, "I gave you the wrong name", STEP_TOOLS) == Decision(
+        tool="correct_earlier_answer", arguments={"field": "patient.full_name"}
+    )
+
+
+def test_skip_unless_it_is_an_option(catalog: object, ctx: AnswerContext) -> None:
+    from flows.catalog import FlowCatalog
+
+    leads = FlowCatalog().load("lead_qualification")
+    c = collector_at(leads, ctx, "budget")
+    tools = {"record_budget_range", "skip_question"}
+    assert decide(c, "not sure", tools).tool == "record_budget_range"  # an option: unknown
+    c = collector_at(leads, ctx, "need")
+    assert decide(c, "not sure", {"record_problem", "skip_question"}).tool == "skip_question"
+
+
+def test_a_tool_not_offered_means_speaking(intake: FlowSpec, ctx: AnswerContext) -> None:
+    c = collector_at(intake, ctx, "patient")
+    assert decide(c, "jane doe", set()) == Decision(say="What is the patient's full name?")
+
+
+@given(st.text())
+def test_decide_never_raises(intake: FlowSpec, text: str) -> None:
+    from datetime import date
+
+    c = collector_at(intake, AnswerContext("US", date(2026, 11, 27)), "contact")
+    decide(c, text, STEP_TOOLS)

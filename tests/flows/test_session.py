@@ -1,0 +1,183 @@
+"""The real AgentSession, TaskGroup and tasks in text mode, in a fake job with a real Room.
+
+Nothing of livekit-agents is mocked: the offline engine is a genuine ``llm.LLM`` and the
+caller's keypad presses arrive as ``sip_dtmf_received`` events on the job's room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from livekit import rtc
+from livekit.agents import AgentSession, llm
+from livekit.agents.llm import StopResponse
+from livekit.agents.testing import fake_job_context
+
+from flows.agent import IntakeAgent
+from flows.call import Call, CallInfo
+from flows.offline import OfflineLLM
+from flows.spec import FlowSpec
+from flows.tasks import StepTask
+from sip.keypad import attach_keypad
+from sip.transfer import ScriptedTransferer
+
+
+@dataclass
+class Live:
+    call: Call
+    session: AgentSession[None]
+    room: rtc.Room
+
+    async def asked(self, path: str) -> None:
+        """Wait until the agent has asked ``path`` and is listening."""
+        for _ in range(500):
+            pending = self.call.collector.pending
+            if (
+                pending is not None
+                and pending.path == path
+                and self.session.agent_state == "listening"
+                and self.session.current_agent is self.call.active
+            ):
+                return
+            await asyncio.sleep(0.002)
+        raise AssertionError(f"never asked {path}; pending {self.call.collector.pending}")
+
+    async def say(self, words: str) -> llm.ChatContext | object:
+        return await self.session.run(user_input=words)
+
+    def press(self, keys: str) -> None:
+        for key in keys:
+            self.room.emit("sip_dtmf_received", rtc.SipDTMF(code=0, digit=key))
+
+
+def make_call(spec: FlowSpec, *, transfer_to: str | None = None) -> Call:
+    info = CallInfo(
+        call_id="call_TEST",
+        direction="outbound",
+        from_="+18005550100",
+        to="+14155550123",
+        job_id="AJ_test",
+        room_id="RM_test",
+        room="call-test",
+    )
+    return Call(spec, info, transferer=ScriptedTransferer(), transfer_to=transfer_to)
+
+
+async def start(call: Call) -> AsyncIterator[Live]:
+    room = rtc.Room()
+    with fake_job_context(room=room) as job:
+        keypad = attach_keypad(room, call.keypad, call.keypad_entry_length)
+        session = AgentSession[None](
+            llm=OfflineLLM(call.collector),
+            vad=None,
+            turn_handling={"turn_detection": "manual"},
+            user_away_timeout=None,
+        )
+        await session.start(IntakeAgent(call))
+        try:
+            yield Live(call, session, room)
+        finally:
+            keypad.close()
+            await session.aclose()
+            await job._on_cleanup()
+
+
+@pytest.fixture
+async def survey(feedback: FlowSpec) -> AsyncIterator[Live]:
+    async for live in start(make_call(feedback)):
+        yield live
+
+
+async def test_tools_get_the_callers_words(survey: Live) -> None:
+    await survey.asked("welcome")
+    result = await survey.session.run(user_input="sure")
+    result.expect.contains_function_call(name="answer_yes_no", arguments={"answer": "sure"})
+    await survey.asked("customer_identification.customer_full_name")
+    result = await survey.session.run(user_input="this is john doe")
+    result.expect.contains_function_call(
+        name="record_customer_full_name", arguments={"value": "this is john doe"}
+    )
+    assert survey.call.collector.fields["customer_identification.customer_full_name"].value == (
+        "John Doe"
+    )
+
+
+async def test_unusable_answer_is_a_tool_error_and_a_re_ask(survey: Live) -> None:
+    await survey.asked("welcome")
+    await survey.session.run(user_input="yes")
+    await survey.asked("customer_identification.customer_full_name")
+    await survey.session.run(user_input="john doe")
+    await survey.asked("customer_identification.service_order_number")
+    result = await survey.session.run(user_input="I don't remember it")
+    outputs = [e.item for e in result.events if e.type == "function_call_output"]
+    assert outputs and all(o.is_error for o in outputs)
+    messages = [e.item for e in result.events if e.type == "message"]
+    assert "service order number" in (messages[-1].text_content or "")
+
+
+async def test_keys_on_the_room_answer_a_field(survey: Live) -> None:
+    await survey.asked("welcome")
+    survey.press("1")  # a one-key menu answer ends the entry by itself
+    await survey.asked("customer_identification.customer_full_name")
+    await survey.session.run(user_input="maria garcia")
+    await survey.asked("customer_identification.service_order_number")
+    survey.press("5512#")
+    await survey.asked("service_type.service_type")
+    state = survey.call.collector.fields["customer_identification.service_order_number"]
+    assert (state.value, state.source) == ("5512", "dtmf")
+
+
+async def test_hangup_ends_the_call_at_once_with_partial_results(survey: Live) -> None:
+    await survey.asked("welcome")
+    await survey.session.run(user_input="yes")
+    await survey.asked("customer_identification.customer_full_name")
+    await survey.session.run(user_input="john doe")
+    await survey.asked("customer_identification.service_order_number")
+    payload = survey.call.hangup()
+    assert (payload.status, payload.ended_reason) == ("incomplete", "caller_hangup")
+    assert payload.results["customer_identification"]["customer_full_name"] == "John Doe"
+    assert payload.fields["customer_identification.service_order_number"].status == "missing"
+    assert survey.call.hangup() is payload  # one payload per call
+
+
+async def test_going_back_re_creates_only_the_reopened_question(intake: FlowSpec) -> None:
+    async for live in start(make_call(intake)):
+        await live.asked("patient.full_name")
+        await live.session.run(user_input="jane doe")
+        await live.asked("patient.date_of_birth")
+        await live.session.run(user_input="march fifth nineteen eighty")
+        await live.asked("patient.date_of_birth")  # the read-back
+        await live.session.run(user_input="yes")
+        await live.asked("contact.phone")  # the offer of this call's number
+        result = await live.session.run(user_input="wait, I gave you the wrong name")
+        result.expect.contains_function_call(
+            name="correct_earlier_answer", arguments={"field": "patient.full_name"}
+        )
+        await live.asked("patient.full_name")
+        assert isinstance(live.session.current_agent, StepTask)
+        assert live.session.current_agent.step.id == "patient"
+        await live.session.run(user_input="jane smith")
+        await live.asked("contact.phone")  # the date of birth is not asked again
+        fields = live.call.collector.fields
+        assert fields["patient.full_name"].value == "Jane Smith"
+        assert fields["patient.date_of_birth"].attempts == 1
+
+
+async def test_emergency_guard_does_not_need_the_model(intake: FlowSpec) -> None:
+    async for live in start(make_call(intake, transfer_to="+14155550999")):
+        await live.asked("patient.full_name")
+        task = live.session.current_agent
+        assert isinstance(task, StepTask)
+        message = llm.ChatMessage(role="user", content=["I can't breathe"])
+        with pytest.raises(StopResponse):
+            await task.on_user_turn_completed(llm.ChatContext(), message)
+        for _ in range(500):
+            if live.call.ended:
+                break
+            await asyncio.sleep(0.002)
+        payload = live.call.payload
+        assert payload is not None and payload.ended_reason == "emergency"
+        assert payload.transfer is not None and payload.transfer.reason == "emergency"
