@@ -27,6 +27,7 @@ class IntakeAgent(Agent):
     async def on_enter(self) -> None:
         call = self.call
         try:
+            await call.answered.wait()
             await self.session.say(call.spec.welcome.message)
             if call.spec.welcome.question:
                 await WelcomeTask(call)

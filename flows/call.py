@@ -6,6 +6,7 @@ Shared by the live worker and the simulator. Inputs that do not come through the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from flows.payload import (
 )
 from flows.spec import FlowSpec, ListField, TransferReason
 from sip.keypad import entry_length
+from sip.outcomes import DialFailure
 from sip.transfer import Transferer, TransferRequest
 
 log = structlog.get_logger("intake.call")
@@ -114,8 +116,14 @@ class Call:
             can_escalate=self.can_transfer,
         )
         self.active: InputTarget | None = None
+        # The agent speaks only once someone is on the line: at once inbound, after the
+        # callee answers (and is not a machine) outbound.
+        self.answered = asyncio.Event()
+        if info.direction == "inbound":
+            self.answered.set()
         self.collection_done = False
         self.transfer: TransferReport | None = None
+        self.dial_failure: DialFailure | None = None  # kept for the record: SIP status, retry
         self.payload: Payload | None = None
         self.on_finished: list[Callable[[Payload], None]] = []
         self.on_step_completed: list[Callable[[str], None]] = []
@@ -204,6 +212,19 @@ class Call:
         """Seal the payload; the first ending wins, later ones return the same payload."""
         if self.payload is not None:
             return self.payload
+        self.payload = self.snapshot(reason, status=status)
+        self.active = None
+        self.log.info("call.ended", status=self.payload.status, ended_reason=reason)
+        for listener in list(self.on_finished):
+            listener(self.payload)
+        return self.payload
+
+    def snapshot(
+        self, reason: EndedReason = "error", *, status: CallStatus | None = None
+    ) -> Payload:
+        """The payload as it would be if the call ended now for ``reason`` (not sealed).
+
+        Persisted as each step completes, so a call whose worker dies still delivers."""
         results, reports = final_fields(self.spec, self.collector.fields)
         if status is None:
             status = _STATUS_BY_REASON.get(reason, "incomplete")
@@ -212,7 +233,7 @@ class Call:
         summary = None
         if self.spec.ending.summary:
             summary = template_summary(self.spec, self.info.direction, status, reports)
-        self.payload = Payload(
+        return Payload(
             job_id=self.info.job_id,
             room_id=self.info.room_id,
             room=self.info.room,
@@ -232,11 +253,6 @@ class Call:
             transfer=self.transfer,
             metadata=self.info.metadata,
         )
-        self.active = None
-        self.log.info("call.ended", status=status, ended_reason=reason)
-        for listener in list(self.on_finished):
-            listener(self.payload)
-        return self.payload
 
     @property
     def ended(self) -> bool:

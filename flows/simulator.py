@@ -140,6 +140,7 @@ async def simulate(
 
 async def run_call(call: Call, caller: Caller, *, transcript: Transcript | None = None) -> Payload:
     """Run an answered call in-process until it ends; returns its payload."""
+    call.answered.set()
     say = transcript or (lambda _speaker, _text: None)
     room = rtc.Room()
     with fake_job_context(room=room, job_id=call.info.job_id) as job:

@@ -20,6 +20,7 @@ from flows.errors import FlowError
 from flows.runner import evaluate_scenario, prepare, run_prepared, scenario_files
 from flows.simulator import SimulationOptions
 from service.cli_flows import flows_app
+from service.cli_worker import worker
 from service.console import run_console
 from service.errors import ConfigError, ServiceError
 from service.logging import configure_logging
@@ -34,6 +35,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(flows_app, name="flows")
+app.command()(worker)
 
 
 def settings_of(ctx: typer.Context) -> Settings:

@@ -24,11 +24,7 @@ def drop_pii(_logger: Any, _method: str, event: EventDict) -> EventDict:
     return event
 
 
-def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
-    stream = stream or sys.stderr
-    as_json = settings.log_format == "json" or (
-        settings.log_format == "auto" and not stream.isatty()
-    )
+def _shared_processors(settings: Settings) -> list[Processor]:
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -38,6 +34,27 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     ]
     if not settings.log_pii:
         shared.append(drop_pii)
+    return shared
+
+
+def configure_job_logging(settings: Settings) -> None:
+    """In a job process: livekit already forwards stdlib records to the worker, so our
+    events become plain records whose keys ride along as ``extra`` (caller data dropped
+    here already, before it crosses the process boundary)."""
+    structlog.configure(
+        processors=[*_shared_processors(settings), structlog.stdlib.render_to_log_kwargs],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
+def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stderr
+    as_json = settings.log_format == "json" or (
+        settings.log_format == "auto" and not stream.isatty()
+    )
+    shared = _shared_processors(settings)
     renderer: Processor = (
         structlog.processors.JSONRenderer()
         if as_json

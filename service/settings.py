@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import phonenumbers
-from pydantic import BaseModel, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.errors import ConfigError
@@ -23,17 +23,42 @@ class LiveKitSettings(BaseModel):
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
     agent_name: str = "intake"
+    sip_outbound_trunk: str | None = None  # ST_... used to dial out and for warm transfers
+    ringing_timeout: float = Field(default=30.0, gt=0, le=80)
 
 
 class OpenAISettings(BaseModel):
     api_key: SecretStr | None = None
     model: str = "gpt-4.1-mini"
     base_url: str | None = None
+    tts_model: str = "gpt-4o-mini-tts"
+    tts_voice: str = "alloy"
 
 
 class DeepgramSettings(BaseModel):
     api_key: SecretStr | None = None
     model: str = "nova-3"
+    tts_model: str = "aura-2-thalia-en"
+
+
+class VoiceSettings(BaseModel):
+    """How a call sounds and waits: the speech pipeline and its telephony timings."""
+
+    tts: Literal["openai", "deepgram"] = "openai"
+    language: str = "en-US"
+    no_input_timeout: float = Field(default=8.0, gt=0)  # silence before a re-prompt
+    inter_digit_timeout: float = Field(default=4.0, gt=0)  # keypad entry ends after this
+    min_endpointing_delay: float = Field(default=0.6, ge=0)
+    max_endpointing_delay: float = Field(default=3.0, gt=0)
+    answering_machine_detection: bool = True
+    transfer_mode: Literal["warm", "cold"] = "warm"  # warm needs LiveKit Cloud to merge
+
+
+class WorkerSettings(BaseModel):
+    idle_processes: int = Field(default=2, ge=0)
+    drain_timeout: int = Field(default=1800, ge=0)  # seconds running calls may take to finish
+    job_executor: Literal["process", "thread"] = "process"
+    http_port: int = Field(default=8081, ge=0, le=65535)  # health checks; 0 picks a free one
 
 
 class Settings(BaseSettings):
@@ -47,10 +72,14 @@ class Settings(BaseSettings):
     default_region: str = "US"
     transfer_to: str | None = None
     flows_dir: Path | None = None
+    routes: dict[str, str] = {}  # dialed number (E.164) -> flow id, JSON
+    default_flow: str | None = None  # inbound calls to a number not in routes
 
     livekit: LiveKitSettings = LiveKitSettings()
     openai: OpenAISettings = OpenAISettings()
     deepgram: DeepgramSettings = DeepgramSettings()
+    voice: VoiceSettings = VoiceSettings()
+    worker: WorkerSettings = WorkerSettings()
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -70,13 +99,22 @@ class Settings(BaseSettings):
     def _dialable(cls, value: str | None) -> str | None:
         if not value or value.startswith("sip:"):
             return value or None
-        try:
-            number = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
-            raise ValueError("expected an E.164 number such as +14155550123, or a sip: URI")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return _e164(value)
+
+    @field_validator("routes")
+    @classmethod
+    def _route_numbers(cls, value: dict[str, str]) -> dict[str, str]:
+        return {_e164(number): flow for number, flow in value.items()}
+
+
+def _e164(value: str) -> str:
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValueError(f"expected an E.164 number such as +14155550123, not {value!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def load_settings() -> Settings:

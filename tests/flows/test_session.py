@@ -63,7 +63,9 @@ def make_call(spec: FlowSpec, *, transfer_to: str | None = None) -> Call:
         room_id="RM_test",
         room="call-test",
     )
-    return Call(spec, info, transferer=ScriptedTransferer(), transfer_to=transfer_to)
+    call = Call(spec, info, transferer=ScriptedTransferer(), transfer_to=transfer_to)
+    call.answered.set()  # as if the callee picked up
+    return call
 
 
 async def start(call: Call) -> AsyncIterator[Live]:

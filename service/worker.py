@@ -1,0 +1,172 @@
+"""``intake worker``: the long-running LiveKit Agents server that answers and places calls.
+
+Explicit dispatch under the agent name from settings: inbound calls reach it through a
+SIP dispatch rule naming that agent, outbound calls through ``CreateDispatch`` with the
+job metadata. Each process loads Silero VAD once (prewarm) and idle processes wait ready.
+SIGTERM drains: no new jobs, running calls finish (up to the drain timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Any
+
+import structlog
+from livekit import rtc
+from livekit.agents import AgentServer, AgentSession, JobContext, JobExecutorType, JobProcess
+from livekit.agents.voice import room_io
+
+from flows.agent import IntakeAgent
+from flows.catalog import FlowCatalog
+from flows.errors import FlowError
+from flows.payload import Payload
+from service.errors import ConfigError
+from service.job import JobPorts, run_call_job
+from service.logging import configure_job_logging
+from service.pipeline import build_pipeline, check_credentials
+from service.settings import Settings, load_settings
+from sip.dialing import Dialer, DialRequest, LiveKitDialer
+from sip.outcomes import DialFailure
+from sip.transfer import ColdTransferer, Transferer, WarmTransferer
+
+log = structlog.get_logger("intake.worker")
+
+
+def check_worker_settings(settings: Settings) -> list[str]:
+    """Fail fast on what would break calls; returns warnings about what is merely off."""
+    check_credentials(settings)
+    catalog = FlowCatalog([settings.flows_dir] if settings.flows_dir else [])
+    for number, flow in settings.routes.items():
+        try:
+            catalog.load(flow)
+        except FlowError as exc:
+            raise ConfigError(f"INTAKE_ROUTES: {number}: {exc}") from None
+    if settings.default_flow:
+        try:
+            catalog.load(settings.default_flow)
+        except FlowError as exc:
+            raise ConfigError(f"INTAKE_DEFAULT_FLOW: {exc}") from None
+    warnings = []
+    if not settings.routes and not settings.default_flow:
+        warnings.append("no INTAKE_ROUTES or INTAKE_DEFAULT_FLOW: inbound calls are refused")
+    if not settings.livekit.sip_outbound_trunk:
+        warnings.append("no INTAKE_LIVEKIT__SIP_OUTBOUND_TRUNK: outbound calls fail")
+        if settings.voice.transfer_mode == "warm":
+            warnings.append("warm transfers need INTAKE_LIVEKIT__SIP_OUTBOUND_TRUNK")
+    if not settings.transfer_to:
+        warnings.append("no INTAKE_TRANSFER_TO: built-in flows cannot transfer to a person")
+    return warnings
+
+
+def prewarm(proc: JobProcess) -> None:
+    """Runs once in every job process before it takes a call."""
+    from livekit.plugins import silero
+
+    settings = load_settings()
+    configure_job_logging(settings)
+    proc.userdata["settings"] = settings
+    proc.userdata["vad"] = silero.VAD.load()
+
+
+class _NoTrunk:
+    async def dial(self, request: DialRequest) -> DialFailure | None:
+        return DialFailure("failed", False, None, "no outbound SIP trunk configured")
+
+
+def live_ports(settings: Settings, vad: Any) -> JobPorts:
+    catalog = FlowCatalog([settings.flows_dir] if settings.flows_dir else [])
+
+    def dialer(ctx: JobContext) -> Dialer:
+        trunk = settings.livekit.sip_outbound_trunk
+        if not trunk:
+            return _NoTrunk()
+        return LiveKitDialer(
+            ctx.api, trunk_id=trunk, ringing_timeout=settings.livekit.ringing_timeout
+        )
+
+    def transferer(ctx: JobContext, identity: str) -> Transferer:
+        if settings.voice.transfer_mode == "cold":
+            return ColdTransferer(ctx.api, room_name=ctx.room.name, participant_identity=identity)
+        return WarmTransferer(
+            trunk_id=settings.livekit.sip_outbound_trunk,
+            ringing_timeout=settings.livekit.ringing_timeout,
+        )
+
+    async def start_in_room(
+        session: AgentSession[None], agent: IntakeAgent, ctx: JobContext, identity: str
+    ) -> None:
+        await session.start(
+            agent=agent,
+            room=ctx.room,
+            room_options=room_io.RoomOptions(
+                participant_identity=identity,
+                participant_kinds=[rtc.ParticipantKind.PARTICIPANT_KIND_SIP],
+                close_on_disconnect=True,
+            ),
+        )
+
+    async def deliver(payload: Payload) -> None:
+        log.info("payload.sealed", status=payload.status, ended_reason=payload.ended_reason)
+
+    return JobPorts(
+        settings=settings,
+        catalog=catalog,
+        pipeline=lambda collector: build_pipeline(settings, collector, vad),
+        dialer=dialer,
+        transferer=transferer,
+        start_session=start_in_room,
+        deliver=deliver,
+        amd=settings.voice.answering_machine_detection,
+    )
+
+
+async def entrypoint(ctx: JobContext) -> None:
+    settings = ctx.proc.userdata.get("settings") or load_settings()
+    structlog.contextvars.bind_contextvars(job_id=ctx.job.id)
+    try:
+        await run_call_job(ctx, live_ports(settings, ctx.proc.userdata.get("vad")))
+    finally:
+        ctx.delete_room()  # hangs up the phone side too
+
+
+def build_server(settings: Settings, *, dev: bool = False) -> AgentServer:
+    livekit = settings.livekit
+    assert livekit.api_key is not None and livekit.api_secret is not None
+    server = AgentServer(
+        ws_url=livekit.url,
+        api_key=livekit.api_key.get_secret_value(),
+        api_secret=livekit.api_secret.get_secret_value(),
+        setup_fnc=prewarm,
+        num_idle_processes=0 if dev else settings.worker.idle_processes,
+        drain_timeout=settings.worker.drain_timeout,
+        job_executor_type=JobExecutorType(settings.worker.job_executor),
+        port=settings.worker.http_port,
+    )
+    server.rtc_session(entrypoint, agent_name=livekit.agent_name)
+    return server
+
+
+async def serve(server: AgentServer, settings: Settings, *, dev: bool) -> None:
+    """Run until SIGTERM/SIGINT, then drain; a second signal stops at once."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    running = asyncio.create_task(server.run(devmode=dev), name="agent-server")
+    stopping = asyncio.create_task(stop.wait())
+    log.info("worker.started", agent_name=settings.livekit.agent_name, url=settings.livekit.url)
+    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # a second signal: no more waiting
+        loop.add_signal_handler(sig, running.cancel)
+    if not running.done():
+        timeout = settings.worker.drain_timeout
+        log.info("worker.draining", timeout=timeout, active_jobs=len(server.active_jobs))
+        try:
+            await server.drain(timeout=timeout)
+        except TimeoutError:
+            log.warning("worker.drain_timed_out", timeout=timeout)
+    await server.aclose()
+    running.cancel()
+    log.info("worker.stopped")

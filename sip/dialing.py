@@ -1,0 +1,99 @@
+"""Placing an outbound call: the job's metadata, the dialer port and its LiveKit implementation.
+
+The order follows LiveKit's outbound-caller example: the agent's session is started
+first (so nothing the callee says is missed), then the callee is dialed with
+``wait_until_answered``; a SIP failure keeps its status code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol
+
+import aiohttp
+from livekit import api
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from flows import parsers
+from flows.errors import AnswerError
+from sip.errors import JobMetadataError
+from sip.outcomes import INVALID_NUMBER, DialFailure, failure_for_sip_status
+
+
+class OutboundJob(BaseModel):
+    """Job metadata of an outbound call: ``{call_id, to, from?, flow, metadata}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    call_id: Annotated[str, Field(pattern=r"^call_[0-9A-Za-z]{6,40}$")]
+    to: Annotated[str, Field(min_length=3, max_length=64)]
+    from_: Annotated[str | None, Field(alias="from", max_length=64)] = None
+    flow: Annotated[str, Field(min_length=1, max_length=200)]
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+def parse_job_metadata(raw: str) -> OutboundJob | None:
+    """None for an inbound call (no metadata); raises JobMetadataError when it is malformed."""
+    if not raw.strip():
+        return None
+    try:
+        return OutboundJob.model_validate(json.loads(raw))
+    except json.JSONDecodeError:
+        raise JobMetadataError("job metadata is not JSON") from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "metadata"
+        raise JobMetadataError(f"job metadata {where}: {error['msg']}") from None
+
+
+@dataclass(frozen=True)
+class DialRequest:
+    room_name: str
+    to: str  # E.164 of the callee
+    caller_id: str | None  # the number shown to the callee; None = the trunk's
+    participant_identity: str
+
+
+class Dialer(Protocol):
+    async def dial(self, request: DialRequest) -> DialFailure | None:
+        """Ring the callee until they answer (None) or the call fails."""
+        ...
+
+
+def dialable(number: str, region: str) -> str | DialFailure:
+    """E.164 for a number we may dial, or the failure that dialing it would be."""
+    try:
+        return parsers.parse_phone(number, region=region)
+    except AnswerError:
+        return INVALID_NUMBER
+
+
+class LiveKitDialer:
+    """Dials through a LiveKit SIP outbound trunk with ``CreateSIPParticipant``."""
+
+    def __init__(self, lkapi: api.LiveKitAPI, *, trunk_id: str, ringing_timeout: float) -> None:
+        self._api = lkapi
+        self._trunk_id = trunk_id
+        self._ringing_timeout = ringing_timeout
+
+    async def dial(self, request: DialRequest) -> DialFailure | None:
+        sip_request = api.CreateSIPParticipantRequest(
+            sip_trunk_id=self._trunk_id,
+            sip_call_to=request.to,
+            sip_number=request.caller_id or "",
+            room_name=request.room_name,
+            participant_identity=request.participant_identity,
+            participant_name="Callee",
+            wait_until_answered=True,
+        )
+        sip_request.ringing_timeout.FromNanoseconds(int(self._ringing_timeout * 1e9))
+        try:
+            await self._api.sip.create_sip_participant(sip_request)
+        except api.SipCallError as exc:
+            return failure_for_sip_status(exc.sip_status_code)
+        except api.TwirpError as exc:  # rejected before ringing: a bad request is not retryable
+            return DialFailure("failed", exc.status >= 500, None, f"server error {exc.code}")
+        except (aiohttp.ClientError, TimeoutError):
+            return DialFailure("failed", True, None, "LiveKit server unreachable")
+        return None
