@@ -28,6 +28,8 @@ class IntakeAgent(Agent):
         call = self.call
         try:
             await call.answered.wait()
+            if call.ended:  # never answered: busy, no answer, voicemail
+                return
             await self.session.say(call.spec.welcome.message)
             if call.spec.welcome.question:
                 await WelcomeTask(call)

@@ -214,6 +214,7 @@ class Call:
             return self.payload
         self.payload = self.snapshot(reason, status=status)
         self.active = None
+        self.answered.set()  # nobody waits for an answer to a call that is over
         self.log.info("call.ended", status=self.payload.status, ended_reason=reason)
         for listener in list(self.on_finished):
             listener(self.payload)

@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from livekit import rtc
-from livekit.agents import AgentSession
+from livekit.agents import AgentSession, llm
 from livekit.agents.beta.workflows.utils import DtmfEvent, dtmf_event_to_code
 from livekit.agents.testing import fake_job_context
 
@@ -138,15 +138,23 @@ async def simulate(
     return await run_call(call, ScenarioCaller(scenario), transcript=transcript)
 
 
-async def run_call(call: Call, caller: Caller, *, transcript: Transcript | None = None) -> Payload:
-    """Run an answered call in-process until it ends; returns its payload."""
+async def run_call(
+    call: Call,
+    caller: Caller,
+    *,
+    transcript: Transcript | None = None,
+    model: llm.LLM[Any] | None = None,
+) -> Payload:
+    """Run an answered call in-process until it ends; returns its payload.
+
+    ``model`` defaults to the offline engine; tests pass the OpenAI plugin here."""
     call.answered.set()
     say = transcript or (lambda _speaker, _text: None)
     room = rtc.Room()
     with fake_job_context(room=room, job_id=call.info.job_id) as job:
         keypad = attach_keypad(room, call.keypad, call.keypad_entry_length)
         session = AgentSession[None](
-            llm=OfflineLLM(call.collector),
+            llm=model or OfflineLLM(call.collector),
             vad=None,
             turn_handling={"turn_detection": "manual"},
             user_away_timeout=None,

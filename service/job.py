@@ -100,7 +100,7 @@ async def _outbound(ctx: JobContext, ports: JobPorts, job: OutboundJob) -> Paylo
         payload = _not_connected(call, number)
         await ports.deliver(payload)
         return payload
-    request = DialRequest(ctx.room.name, number, job.from_, CALLEE_IDENTITY)
+    request = DialRequest(info.room, number, job.from_, CALLEE_IDENTITY)
     return await _converse(ctx, ports, call, CALLEE_IDENTITY, dial=request)
 
 

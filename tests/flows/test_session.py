@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
+from calls import LiveCall
 from livekit import rtc
 from livekit.agents import AgentSession, llm
 from livekit.agents.llm import StopResponse
@@ -23,34 +23,6 @@ from flows.spec import FlowSpec
 from flows.tasks import StepTask
 from sip.keypad import attach_keypad
 from sip.transfer import ScriptedTransferer
-
-
-@dataclass
-class Live:
-    call: Call
-    session: AgentSession[None]
-    room: rtc.Room
-
-    async def asked(self, path: str) -> None:
-        """Wait until the agent has asked ``path`` and is listening."""
-        for _ in range(500):
-            pending = self.call.collector.pending
-            if (
-                pending is not None
-                and pending.path == path
-                and self.session.agent_state == "listening"
-                and self.session.current_agent is self.call.active
-            ):
-                return
-            await asyncio.sleep(0.002)
-        raise AssertionError(f"never asked {path}; pending {self.call.collector.pending}")
-
-    async def say(self, words: str) -> llm.ChatContext | object:
-        return await self.session.run(user_input=words)
-
-    def press(self, keys: str) -> None:
-        for key in keys:
-            self.room.emit("sip_dtmf_received", rtc.SipDTMF(code=0, digit=key))
 
 
 def make_call(spec: FlowSpec, *, transfer_to: str | None = None) -> Call:
@@ -68,7 +40,7 @@ def make_call(spec: FlowSpec, *, transfer_to: str | None = None) -> Call:
     return call
 
 
-async def start(call: Call) -> AsyncIterator[Live]:
+async def start(call: Call) -> AsyncIterator[LiveCall]:
     room = rtc.Room()
     with fake_job_context(room=room) as job:
         keypad = attach_keypad(room, call.keypad, call.keypad_entry_length)
@@ -80,7 +52,7 @@ async def start(call: Call) -> AsyncIterator[Live]:
         )
         await session.start(IntakeAgent(call))
         try:
-            yield Live(call, session, room)
+            yield LiveCall(call, session, room)
         finally:
             keypad.close()
             await session.aclose()
@@ -88,12 +60,12 @@ async def start(call: Call) -> AsyncIterator[Live]:
 
 
 @pytest.fixture
-async def survey(feedback: FlowSpec) -> AsyncIterator[Live]:
+async def survey(feedback: FlowSpec) -> AsyncIterator[LiveCall]:
     async for live in start(make_call(feedback)):
         yield live
 
 
-async def test_tools_get_the_callers_words(survey: Live) -> None:
+async def test_tools_get_the_callers_words(survey: LiveCall) -> None:
     await survey.asked("welcome")
     result = await survey.session.run(user_input="sure")
     result.expect.contains_function_call(name="answer_yes_no", arguments={"answer": "sure"})
@@ -107,7 +79,7 @@ async def test_tools_get_the_callers_words(survey: Live) -> None:
     )
 
 
-async def test_unusable_answer_is_a_tool_error_and_a_re_ask(survey: Live) -> None:
+async def test_unusable_answer_is_a_tool_error_and_a_re_ask(survey: LiveCall) -> None:
     await survey.asked("welcome")
     await survey.session.run(user_input="yes")
     await survey.asked("customer_identification.customer_full_name")
@@ -120,7 +92,7 @@ async def test_unusable_answer_is_a_tool_error_and_a_re_ask(survey: Live) -> Non
     assert "service order number" in (messages[-1].text_content or "")
 
 
-async def test_keys_on_the_room_answer_a_field(survey: Live) -> None:
+async def test_keys_on_the_room_answer_a_field(survey: LiveCall) -> None:
     await survey.asked("welcome")
     survey.press("1")  # a one-key menu answer ends the entry by itself
     await survey.asked("customer_identification.customer_full_name")
@@ -132,7 +104,7 @@ async def test_keys_on_the_room_answer_a_field(survey: Live) -> None:
     assert (state.value, state.source) == ("5512", "dtmf")
 
 
-async def test_hangup_ends_the_call_at_once_with_partial_results(survey: Live) -> None:
+async def test_hangup_ends_the_call_at_once_with_partial_results(survey: LiveCall) -> None:
     await survey.asked("welcome")
     await survey.session.run(user_input="yes")
     await survey.asked("customer_identification.customer_full_name")

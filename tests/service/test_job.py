@@ -1,0 +1,283 @@
+"""A call job under livekit's fake_job_context: the room is driven by the test (a SIP
+participant with attributes joins, keys are pressed, the caller hangs up) and outbound
+dials go through the real livekit-api client to a local server speaking LiveKit's Twirp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from calls import LiveCall, sip_participant
+from fakes.livekit_server import FakeLiveKitServer
+from livekit import api, rtc
+from livekit.agents import AgentSession, JobContext
+from livekit.agents.testing import fake_job_context
+
+from flows.agent import IntakeAgent
+from flows.catalog import FlowCatalog
+from flows.payload import Payload
+from service.job import JobPorts, run_call_job
+from service.pipeline import offline_pipeline
+from service.settings import Settings
+from sip.dialing import Dialer, LiveKitDialer
+from sip.transfer import ScriptedTransferer
+
+TRUNK = "ST_outbound"
+
+
+@dataclass
+class Harness:
+    room: rtc.Room
+    delivered: list[Payload] = field(default_factory=list)
+    live: asyncio.Future[LiveCall] = field(default_factory=asyncio.Future)
+    transferer: ScriptedTransferer = field(default_factory=ScriptedTransferer)
+
+    def ports(self, settings: Settings, dialer: Callable[[JobContext], Dialer]) -> JobPorts:
+        async def start_text(
+            session: AgentSession[None], agent: IntakeAgent, ctx: JobContext, identity: str
+        ) -> None:
+            await session.start(agent)  # text mode: the test speaks for the caller
+            self.live.set_result(LiveCall(agent.call, session, self.room))
+
+        async def deliver(payload: Payload) -> None:
+            self.delivered.append(payload)
+
+        return JobPorts(
+            settings=settings,
+            catalog=FlowCatalog(),
+            pipeline=offline_pipeline,
+            dialer=dialer,
+            transferer=lambda _ctx, _identity: self.transferer,
+            start_session=start_text,
+            deliver=deliver,
+            amd=False,
+        )
+
+
+def settings(**overrides: Any) -> Settings:
+    base: dict[str, Any] = {
+        "routes": {"+18005550100": "patient_intake"},
+        "default_flow": "lead_qualification",
+        "transfer_to": "+14155550999",
+    }
+    return Settings.model_validate(base | overrides)
+
+
+@pytest.fixture
+async def livekit() -> AsyncIterator[FakeLiveKitServer]:
+    async with FakeLiveKitServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def dialer(livekit: FakeLiveKitServer) -> AsyncIterator[Callable[[JobContext], Dialer]]:
+    """The real livekit-api client, dialing through the local server."""
+    lkapi = api.LiveKitAPI(livekit.url, livekit.api_key, livekit.api_secret)
+    yield lambda _ctx: LiveKitDialer(lkapi, trunk_id=TRUNK, ringing_timeout=20)
+    await lkapi.aclose()
+
+
+@contextlib.asynccontextmanager
+async def running_job(
+    harness: Harness, ports: JobPorts, metadata: str = ""
+) -> AsyncIterator[asyncio.Task[Payload | None]]:
+    """The job running in a fake job context whose room the test drives."""
+    with fake_job_context(room=harness.room, job_metadata=metadata) as job:
+        task = asyncio.create_task(run_call_job(job, ports))
+        await asyncio.sleep(0.05)  # let the job reach its first wait before the room moves
+        try:
+            yield task
+        finally:
+            if not task.done():
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await job._on_cleanup()
+
+
+async def result(task: asyncio.Task[Payload | None]) -> Payload | None:
+    return await asyncio.wait_for(asyncio.shield(task), 10)
+
+
+async def test_inbound_call_is_routed_by_the_dialed_number_and_keys_work() -> None:
+    harness = Harness(rtc.Room())
+    async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
+        harness.room.emit(
+            "participant_connected",
+            sip_participant(
+                **{"sip.phoneNumber": "+14155550123", "sip.trunkPhoneNumber": "+18005550100"}
+            ),
+        )
+        live = await asyncio.wait_for(harness.live, 5)
+        assert live.call.spec.id == "patient_intake"
+        await live.asked("patient.full_name")
+        await live.say("jane doe")
+        await live.asked("patient.date_of_birth")
+        live.press("03051980")  # eight keys complete a date entry without '#'
+        await live.asked("patient.date_of_birth")  # the read-back
+        live.press("1")
+        await live.asked("contact.phone")  # "is the number you're on now the best one?"
+        harness.room.emit("participant_disconnected", sip_participant())
+        payload = await result(task)
+        assert payload is not None and harness.delivered == [payload]
+        assert (payload.direction, payload.from_, payload.to) == (
+            "inbound",
+            "+14155550123",
+            "+18005550100",
+        )
+        assert (payload.status, payload.ended_reason) == ("incomplete", "caller_hangup")
+        assert payload.results["patient"] == {
+            "full_name": "Jane Doe",
+            "date_of_birth": "1980-03-05",
+        }
+        assert payload.fields["patient.date_of_birth"].source == "dtmf"
+
+
+async def test_unknown_dialed_number_goes_to_the_default_flow() -> None:
+    harness = Harness(rtc.Room())
+    async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
+        harness.room.emit(
+            "participant_connected", sip_participant(**{"sip.trunkPhoneNumber": "+18005550111"})
+        )
+        live = await asyncio.wait_for(harness.live, 5)
+        assert live.call.spec.id == "lead_qualification"
+        assert live.call.info.from_ is None  # a withheld caller id
+        live.call.hangup()
+        await result(task)
+
+
+async def test_no_route_and_no_default_refuses_the_call() -> None:
+    harness = Harness(rtc.Room())
+    ports = harness.ports(settings(default_flow=None), lambda _ctx: _no_dial())
+    async with running_job(harness, ports) as task:
+        harness.room.emit(
+            "participant_connected", sip_participant(**{"sip.trunkPhoneNumber": "+18005550111"})
+        )
+        assert await result(task) is None
+        assert harness.delivered == []
+
+
+def outbound(to: str = "+14155550123", flow: str = "customer_feedback") -> str:
+    return json.dumps(
+        {
+            "call_id": "call_01TESTOUTBOUND",
+            "to": to,
+            "from": "+18005550100",
+            "flow": flow,
+            "metadata": {"ticket": "T-1"},
+        }
+    )
+
+
+async def test_outbound_starts_the_session_then_dials_and_runs_the_flow(
+    livekit: FakeLiveKitServer, dialer: Callable[[JobContext], Dialer]
+) -> None:
+    harness = Harness(rtc.Room(), transferer=ScriptedTransferer())
+    async with running_job(harness, harness.ports(settings(), dialer), outbound()) as task:
+        live = await asyncio.wait_for(harness.live, 5)
+        await live.asked("welcome")
+        (dial,) = livekit.calls("CreateSIPParticipant")
+        assert (dial.sip_trunk_id, dial.sip_call_to, dial.sip_number) == (
+            TRUNK,
+            "+14155550123",
+            "+18005550100",
+        )
+        assert dial.wait_until_answered and dial.ringing_timeout.seconds == 20
+        assert dial.participant_identity == "callee"
+        await live.say("no thanks")
+        payload = await result(task)
+        assert payload is not None
+        assert (payload.call_id, payload.status, payload.metadata) == (
+            "call_01TESTOUTBOUND",
+            "declined",
+            {"ticket": "T-1"},
+        )
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "ended_reason", "retryable"),
+    [
+        (486, "busy", "busy", True),
+        (600, "busy", "busy", True),
+        (408, "no_answer", "no_answer", True),
+        (480, "no_answer", "no_answer", True),
+        (487, "no_answer", "no_answer", True),
+        (404, "failed", "error", False),
+        (484, "failed", "error", False),
+        (403, "failed", "error", True),
+        (429, "failed", "error", True),
+        (503, "failed", "error", True),
+    ],
+)
+async def test_sip_failures_become_outcomes(
+    livekit: FakeLiveKitServer,
+    dialer: Callable[[JobContext], Dialer],
+    code: int,
+    status: str,
+    ended_reason: str,
+    retryable: bool,
+) -> None:
+    livekit.fail_sip("+14155550123", code)
+    harness = Harness(rtc.Room())
+    async with running_job(harness, harness.ports(settings(), dialer), outbound()) as task:
+        live = await asyncio.wait_for(harness.live, 5)
+        payload = await result(task)
+        assert payload is not None and harness.delivered == [payload]
+        assert (payload.status, payload.ended_reason) == (status, ended_reason)
+        failure = live.call.dial_failure
+        assert failure is not None and (failure.sip_status, failure.retryable) == (code, retryable)
+        assert all(v is None for v in payload.results["satisfaction"].values())
+
+
+async def test_an_invalid_number_is_not_dialed(
+    livekit: FakeLiveKitServer, dialer: Callable[[JobContext], Dialer]
+) -> None:
+    harness = Harness(rtc.Room())
+    ports = harness.ports(settings(), dialer)
+    async with running_job(harness, ports, outbound(to="+1 555")) as task:
+        payload = await result(task)
+        assert payload is not None and (payload.status, payload.ended_reason) == ("failed", "error")
+        assert livekit.calls("CreateSIPParticipant") == []
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        "not json",
+        json.dumps({"to": "+14155550123"}),
+        json.dumps({"call_id": "x", "to": "1", "flow": "f"}),
+    ],
+)
+async def test_malformed_job_metadata_is_rejected(metadata: str) -> None:
+    harness = Harness(rtc.Room())
+    async with running_job(
+        harness, harness.ports(settings(), lambda _ctx: _no_dial()), metadata
+    ) as task:
+        assert await result(task) is None
+
+
+async def test_silence_reprompts_then_ends_with_no_input() -> None:
+    harness = Harness(rtc.Room())
+    quick = settings(voice={"no_input_timeout": 0.05})
+    async with running_job(harness, harness.ports(quick, lambda _ctx: _no_dial())) as task:
+        harness.room.emit(
+            "participant_connected", sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"})
+        )
+        payload = await result(task)
+        assert payload is not None
+        assert (payload.status, payload.ended_reason) == ("incomplete", "no_input")
+        assert payload.fields["patient.full_name"].attempts == 3
+
+
+def _no_dial() -> Dialer:
+    class NeverDials:
+        async def dial(self, request: object) -> None:
+            raise AssertionError("an inbound call dials no one")
+
+    return NeverDials()
