@@ -24,10 +24,11 @@ class TerminalCaller:
         pass
 
     async def respond(self, question: Question) -> CallerAction:
-        try:
-            line = (await asyncio.to_thread(input, "   you: ")).strip()
-        except EOFError:
+        print("   you: ", end="", file=sys.stderr, flush=True)  # stdout carries the payload
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if not line:  # end of input
             return HangUp()
+        line = line.strip()
         if line == "/hangup":
             return HangUp()
         if not line:

@@ -199,3 +199,22 @@ def test_transfer_destination_from_settings(
         "reason": "caller_request",
         "outcome": "connected",
     }
+
+
+def test_console_reads_the_caller_from_stdin() -> None:
+    import subprocess
+    import sys
+
+    intake = str(Path(sys.executable).with_name("intake"))
+    done = subprocess.run(
+        [intake, "console", "patient_intake", "--from", "+1 415 555 0123"],
+        input="jane doe\n#03051980\n#1\n/hangup\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["results"]["patient"] == {"full_name": "Jane Doe", "date_of_birth": "1980-03-05"}
+    assert (payload["from"], payload["ended_reason"]) == ("+14155550123", "caller_hangup")
+    assert "What is the patient's full name?" in done.stderr
