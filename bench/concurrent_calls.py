@@ -113,7 +113,9 @@ async def one_call(added: list[float]) -> None:
         call,
         caller,
         model=DelayedLLM(call, requests),
-        transcript=lambda who, _text: replies.append(time.perf_counter()) if who == "agent" else None,
+        transcript=lambda who, _text: (
+            replies.append(time.perf_counter()) if who == "agent" else None
+        ),
     )
     assert payload.status == "completed", payload.status
     for sent in caller.sent:
@@ -178,14 +180,19 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging(Settings(log_level="error"))
     asyncio.run(run_size(1))  # warm-up: imports, caches, first-call costs
-    print(f"{'calls':>5} {'turns':>6} {'added p50':>10} {'added p95':>10} {'MB/call':>8} {'wall':>7}")
+    print(
+        f"{'calls':>5} {'turns':>6} {'added p50':>10} {'added p95':>10} {'MB/call':>8} {'wall':>7}"
+    )
     for n in args.sizes:
         added, per_call, wall = asyncio.run(run_size(n))
         p50 = statistics.median(added) * 1000
         p95 = statistics.quantiles(added, n=20)[-1] * 1000
-        print(f"{n:5} {len(added):6} {p50:8.1f}ms {p95:8.1f}ms {per_call:8.1f} {wall:6.1f}s", flush=True)
+        print(
+            f"{n:5} {len(added):6} {p50:8.1f}ms {p95:8.1f}ms {per_call:8.1f} {wall:6.1f}s",
+            flush=True,
+        )
     rss, peak = job_process_footprint()
-    print(f"one job process (worker imports + Silero VAD + one call): {rss} MB resident, {peak} MB peak")
+    print(f"one job process (worker, Silero VAD, one call): {rss} MB resident, {peak} MB peak")
 
 
 if __name__ == "__main__":

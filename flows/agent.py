@@ -9,10 +9,10 @@ from __future__ import annotations
 from livekit.agents import Agent
 
 from flows.call import Call, CallEnding
-from flows.collector import WELCOME
 from flows.compiler import compile_flow
 from flows.instructions import welcome_instructions
 from flows.payload import EndedReason
+from flows.replies import WELCOME
 from flows.tasks import WelcomeTask
 
 NO_INPUT_GOODBYE = "I haven't heard anything, so I'll end the call now. Goodbye."

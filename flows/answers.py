@@ -12,7 +12,7 @@ from typing import Any
 
 from flows import parsers, readback
 from flows.errors import AnswerError
-from flows.spec import (
+from flows.fields import (
     AlphanumericField,
     ChoiceField,
     DateBound,

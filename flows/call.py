@@ -16,6 +16,7 @@ import structlog
 
 from flows.answers import AnswerContext, speak_value
 from flows.collector import Collector
+from flows.fields import ListField
 from flows.intents import emergency_phrase
 from flows.payload import (
     CallStatus,
@@ -28,7 +29,7 @@ from flows.payload import (
     template_summary,
     timestamp,
 )
-from flows.spec import FlowSpec, ListField, TransferReason
+from flows.spec import FlowSpec, TransferReason
 from sip.keypad import entry_length
 from sip.outcomes import DialFailure
 from sip.transfer import Transferer, TransferRequest

@@ -9,57 +9,21 @@ and ``when`` conditions are applied here, once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
 from flows import parsers
-from flows.answers import AnswerContext, Value, parse_value, speak_value
+from flows.answers import AnswerContext, Value, parse_value
 from flows.errors import AnswerError
+from flows.fields import KEYPAD_TYPES, FieldSpec, ListField, ScalarField
+from flows.questions import AGAIN, SORRY, STILL_THERE, QuestionFlow, with_prefix
 from flows.record import FieldState, Question, Source
-from flows.spec import (
-    KEYPAD_TYPES,
-    FieldSpec,
-    FlowSpec,
-    ListField,
-    PhoneField,
-    ScalarField,
-    StepSpec,
-    TransferReason,
-)
-from sip.keypad import YES_KEY, keypad_prompt, keypad_text
-
-WELCOME = "welcome"
+from flows.replies import WELCOME, Ask, EndCall, Escalate, Reply, StepComplete
+from flows.spec import FlowSpec, TransferReason
+from sip.keypad import YES_KEY, keypad_text
 
 
-@dataclass(frozen=True)
-class Ask:
-    question: Question
-    note: str
-    failed: bool = False  # the answer could not be used; the question is asked again
+class Collector(QuestionFlow):
+    """Answers in, replies out; the question machinery lives in ``QuestionFlow``."""
 
-
-@dataclass(frozen=True)
-class StepComplete:
-    step_id: str
-    note: str
-
-
-@dataclass(frozen=True)
-class Escalate:
-    reason: TransferReason
-    note: str
-
-
-@dataclass(frozen=True)
-class EndCall:
-    reason: Literal["declined", "no_input", "collection_failed"]
-    note: str
-
-
-Reply = Ask | StepComplete | Escalate | EndCall
-
-
-class Collector:
     def __init__(
         self,
         spec: FlowSpec,
@@ -68,18 +32,10 @@ class Collector:
         call_number: str | None = None,
         can_escalate: Callable[[TransferReason], bool] = lambda _reason: False,
     ) -> None:
-        self.spec = spec
-        self.ctx = ctx
-        self.call_number = call_number
+        super().__init__(spec, ctx, call_number=call_number)
         self.can_escalate = can_escalate
-        self.fields = {path: FieldState(path) for path in spec.field_paths()}
-        self.pending: Question | None = None
-        self.step: StepSpec | None = None
-        self.on_settled: list[Callable[[FieldState], None]] = []
-        self._serial = 0
         self._silences = 0
         self._welcome_failures = 0
-        self._offered: set[str] = set()
 
     # -- where the call is -------------------------------------------------------------
 
@@ -177,7 +133,7 @@ class Collector:
                 return self._advance("Skipped; it is optional.")
         field_path = question.field_path
         if field_path is None:
-            return self._advance("That question needs an answer.", prefix=_SORRY, repeat=True)
+            return self._advance("That question needs an answer.", prefix=SORRY, repeat=True)
         field, state = self._field(field_path)
         return self._failed(field, state, "this question is required")
 
@@ -187,9 +143,9 @@ class Collector:
         if self._silences > self.spec.limits.no_input_reprompts:
             return EndCall("no_input", "The caller stopped responding.")
         if self.pending is None:
-            return self._advance("", prefix=_STILL_THERE, repeat=True)
+            return self._advance("", prefix=STILL_THERE, repeat=True)
         return self._ask(
-            _with_prefix(self.pending, _STILL_THERE), "No answer; prompt again.", count=True
+            with_prefix(self.pending, STILL_THERE), "No answer; prompt again.", count=True
         )
 
     # -- answers by question kind ------------------------------------------------------
@@ -202,7 +158,7 @@ class Collector:
             if self._welcome_failures >= self.spec.limits.max_attempts:
                 return EndCall("collection_failed", "No clear answer to the welcome question.")
             return self._ask(
-                _with_prefix(self._require_pending(), _SORRY), "Not a yes or no.", failed=True
+                with_prefix(self._require_pending(), SORRY), "Not a yes or no.", failed=True
             )
         self.pending = None
         if not agreed:
@@ -230,7 +186,7 @@ class Collector:
                 pass
         if state.failures >= self.spec.limits.max_attempts:
             return self._give_up(field, state)
-        return self._advance("The caller said the read-back was wrong; ask again.", prefix=_AGAIN)
+        return self._advance("The caller said the read-back was wrong; ask again.", prefix=AGAIN)
 
     def _answer_offer(
         self, field: FieldSpec, state: FieldState, text: str, source: Source
@@ -324,7 +280,7 @@ class Collector:
         if state.failures >= self.spec.limits.max_attempts:
             return self._give_up(field, state)
         note = f"That answer could not be used ({reason}); ask again."
-        return self._advance(note, prefix=_SORRY, repeat=True, failed=True)
+        return self._advance(note, prefix=SORRY, repeat=True, failed=True)
 
     def _give_up(self, field: FieldSpec, state: FieldState) -> Reply:
         if state.items:
@@ -338,143 +294,9 @@ class Collector:
             return Escalate("collection_failed", f"Could not collect {field.label}.")
         return self._advance(f"Could not collect {field.label}; moving on.")
 
-    def _settle(
-        self,
-        state: FieldState,
-        status: Literal["collected", "skipped", "missing"],
-        value: Value = None,
-        source: Source | None = None,
-        *,
-        confirmed: bool = False,
-        by_condition: bool = False,
-    ) -> None:
-        state.status = status
-        state.value = value
-        state.source = source if status == "collected" else None
-        state.confirmed = confirmed
-        state.skipped_by_condition = by_condition
-        state.proposed = state.proposed_source = None
-        state.draft = None
-        for listener in list(self.on_settled):
-            listener(state)
 
-    # -- questions ---------------------------------------------------------------------
-
-    def _advance(
-        self, note: str, *, prefix: str = "", repeat: bool = False, failed: bool = False
-    ) -> Reply:
-        question = self._next_question()
-        if question is None:
-            self.pending = None
-            step_id = self.step.id if self.step else WELCOME
-            return StepComplete(step_id, note)
-        if prefix:
-            question = _with_prefix(question, prefix)
-        current = self.pending
-        same = current is not None and (current.kind, current.path) == (
-            question.kind,
-            question.path,
-        )
-        return self._ask(question, note, count=repeat or not same, failed=failed)
-
-    def _ask(
-        self, question: Question, note: str, *, count: bool = True, failed: bool = False
-    ) -> Ask:
-        self._serial += 1
-        question = Question(
-            kind=question.kind,
-            path=question.path,
-            field_path=question.field_path,
-            text=question.text,
-            keypad=question.keypad,
-            serial=self._serial,
-        )
-        if count and question.kind != "confirm" and question.field_path is not None:
-            self.fields[question.field_path].attempts += 1
-        self.pending = question
-        return Ask(question, note, failed)
-
-    def _next_question(self) -> Question | None:
-        if self.step is None:
-            return None
-        for field in self.step.fields:
-            path = f"{self.step.id}.{field.id}"
-            state = self.fields[path]
-            if not self._condition_holds(self.step, field):
-                if not state.skipped_by_condition:
-                    state.reopen()
-                    self._settle(state, "skipped", by_condition=True)
-                continue
-            if state.skipped_by_condition:
-                state.reopen()
-            if not state.settled:
-                return self._question_for(path, field, state)
-        return None
-
-    def _condition_holds(self, step: StepSpec, field: FieldSpec) -> bool:
-        ref = self.spec.condition_path(step, field)
-        if ref is None or field.when is None:
-            return True
-        target = self.fields[ref]
-        return field.when.holds(target.value if target.status == "collected" else None)
-
-    def _question_for(self, path: str, field: FieldSpec, state: FieldState) -> Question:
-        if state.proposed is not None:
-            text = f"I have {speak_value(field, state.proposed)}. Is that right?"
-            return Question(kind="confirm", path=path, field_path=path, text=text)
-        if isinstance(field, ListField) and field.item.type == "object":
-            if state.draft is None:
-                text = field.question
-                if state.items:
-                    text = field.more_prompt or f"Any other {field.label}?"
-                return Question(kind="more", path=f"{path}[]", field_path=path, text=text)
-            sub = field.item.fields[state.draft_index]
-            item_path = f"{path}[].{sub.id}"
-            return Question(kind="item", path=item_path, field_path=path, text=sub.question)
-        if (
-            isinstance(field, PhoneField)
-            and field.offer_call_number
-            and self.call_number
-            and path not in self._offered
-        ):
-            self._offered.add(path)
-            return Question(kind="offer", path=path, field_path=path, text=field.offer_prompt)
-        keypad = (
-            field.type in KEYPAD_TYPES
-            and state.failures >= self.spec.limits.spoken_attempts_before_keypad
-        )
-        text = keypad_prompt(field) if keypad else field.question
-        return Question(kind="value", path=path, field_path=path, text=text, keypad=keypad)
-
-    def _require_pending(self) -> Question:
-        if self.pending is None:
-            raise AnswerError("no question is waiting for an answer")
-        return self.pending
-
-    def _field(self, path: str | None) -> tuple[FieldSpec, FieldState]:
-        assert path is not None
-        return self.spec.field(path), self.fields[path]
-
-
-_SORRY = "Sorry, I didn't catch that."
-_AGAIN = "Let's try that again."
-_STILL_THERE = "Are you still there?"
 _READBACK_UNCLEAR = "expected yes or no to the read-back, or a corrected value"
 _NO_WORDS = ("no", "nope", "nah", "not", "wrong", "incorrect", "actually", "it's", "it is")
-
-
-def _with_prefix(question: Question, prefix: str) -> Question:
-    base = question.text
-    for known in (_SORRY, _AGAIN, _STILL_THERE):
-        base = base.removeprefix(known + " ")
-    return Question(
-        kind=question.kind,
-        path=question.path,
-        field_path=question.field_path,
-        text=f"{prefix} {base}".strip(),
-        keypad=question.keypad,
-        serial=question.serial,
-    )
 
 
 def _after_no(text: str) -> str:

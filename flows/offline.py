@@ -27,8 +27,8 @@ from livekit.agents.types import (
 from flows.answers import parse_value
 from flows.collector import Collector
 from flows.errors import AnswerError
+from flows.fields import ListField, tool_suffix
 from flows.intents import correction_target, emergency_phrase, wants_person, wants_skip
-from flows.spec import ListField, tool_suffix
 
 
 @dataclass(frozen=True)

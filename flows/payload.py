@@ -7,8 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.record import FieldState, Source
-from flows.spec import FlowSpec, ListField, TransferReason
+from flows.fields import ListField
+from flows.record import FieldState, Source, when_holds
+from flows.spec import FlowSpec, TransferReason
 
 CallStatus = Literal[
     "completed",
@@ -100,11 +101,8 @@ def final_fields(
             path = f"{step.id}.{field.id}"
             state = states[path]
             status, value = state.status, state.value
-            ref = spec.condition_path(step, field)
-            if field.when is not None and ref is not None:
-                target = states[ref]
-                if not field.when.holds(target.value if target.status == "collected" else None):
-                    status, value = "skipped", None
+            if not when_holds(spec, step, field, states):
+                status, value = "skipped", None
             if status == "pending" and state.items:
                 status, value = "collected", list(state.items)
             elif status == "pending":

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from flows.answers import Value
+from flows.fields import FieldSpec
+from flows.spec import FlowSpec, StepSpec
 
 Source = Literal["voice", "dtmf", "caller_id"]
 FieldStatus = Literal["pending", "collected", "skipped", "missing"]
@@ -70,3 +72,15 @@ class Question:
     @property
     def yes_no(self) -> bool:
         return self.kind in ("welcome", "confirm", "offer", "more")
+
+
+def when_holds(
+    spec: FlowSpec, step: StepSpec, field: FieldSpec, states: dict[str, FieldState]
+) -> bool:
+    """Whether a field's ``when`` condition holds; a condition on an answer not collected
+    (skipped, missing, not yet asked) does not."""
+    ref = spec.condition_path(step, field)
+    if ref is None or field.when is None:
+        return True
+    target = states[ref]
+    return field.when.holds(target.value if target.status == "collected" else None)

@@ -20,8 +20,9 @@ from flows import parsers
 from flows.catalog import FlowCatalog
 from flows.documents import DocumentError, read_document, validate
 from flows.errors import AnswerError, ScenarioError
+from flows.fields import ListField
 from flows.record import Question
-from flows.spec import FlowSpec, ListField
+from flows.spec import FlowSpec
 
 
 class _Model(BaseModel):

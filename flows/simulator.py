@@ -21,12 +21,12 @@ from livekit.agents.testing import fake_job_context
 
 from flows.agent import IntakeAgent
 from flows.call import Call, CallEnding, CallInfo, Clock, utc_now
-from flows.collector import WELCOME
 from flows.errors import FlowError
 from flows.ids import new_call_id, short_id
 from flows.offline import OfflineLLM
 from flows.payload import Payload
 from flows.record import Question
+from flows.replies import WELCOME
 from flows.scenario import Keyed, Scenario, Silent, SimulatedCaller
 from flows.spec import FlowSpec
 from sip.keypad import KeypadCollector, attach_keypad

@@ -14,9 +14,9 @@ from livekit.agents import AgentTask, llm
 from livekit.agents.llm import StopResponse, ToolError
 
 from flows.call import Call, CallEnding
-from flows.collector import Ask, EndCall, Escalate, Reply, StepComplete
 from flows.instructions import step_instructions, welcome_instructions
 from flows.record import FieldState
+from flows.replies import Ask, EndCall, Escalate, Reply, StepComplete
 from flows.spec import StepSpec
 from flows.tools import step_tools, welcome_tools
 

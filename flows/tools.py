@@ -14,9 +14,9 @@ from livekit.agents import llm
 from livekit.agents.llm import StopResponse, ToolError, function_tool
 
 from flows.call import CallEnding
-from flows.collector import Reply
 from flows.errors import AnswerError
-from flows.spec import ChoiceField, FieldSpec, ListField, ScalarField, tool_suffix
+from flows.fields import ChoiceField, FieldSpec, ListField, ScalarField, tool_suffix
+from flows.replies import Reply
 
 if TYPE_CHECKING:
     from flows.tasks import FlowTask, StepTask

@@ -10,7 +10,7 @@ import typer
 
 from flows.catalog import FlowCatalog, load_spec_file
 from flows.errors import FlowError, SpecError
-from flows.spec import FieldSpec, ListField
+from flows.fields import FieldSpec, ListField
 
 flows_app = typer.Typer(help="List, show and check flow specs.", no_args_is_help=True)
 

@@ -25,7 +25,7 @@ class TerminalCaller:
 
     async def respond(self, question: Question) -> CallerAction:
         print("   you: ", end="", file=sys.stderr, flush=True)  # stdout carries the payload
-        line = await asyncio.to_thread(sys.stdin.readline)
+        line: str = await asyncio.to_thread(sys.stdin.readline)
         if not line:  # end of input
             return HangUp()
         line = line.strip()

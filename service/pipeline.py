@@ -17,8 +17,9 @@ from livekit.agents.vad import VAD
 from livekit.agents.voice.turn import TurnHandlingOptions
 
 from flows.collector import Collector
+from flows.fields import ChoiceField
 from flows.offline import OfflineLLM
-from flows.spec import ChoiceField, FlowSpec
+from flows.spec import FlowSpec
 from service.errors import ConfigError
 from service.settings import Settings
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from livekit import rtc
 
-from flows.spec import (
+from flows.fields import (
     ChoiceField,
     DateField,
     DigitsField,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flows.answers import AnswerContext
-from flows.collector import Ask, Collector, EndCall, Escalate, StepComplete
+from flows.collector import Collector
+from flows.replies import Ask, EndCall, Escalate, StepComplete
 from flows.spec import FlowSpec
 
 

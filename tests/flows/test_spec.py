@@ -6,7 +6,7 @@ import pytest
 
 from flows.catalog import FlowCatalog, parse_spec
 from flows.errors import SpecError, UnknownFlowError
-from flows.spec import ListField
+from flows.fields import ListField
 
 # CONTRACT.md section 2: step ids, field ids and types, optional (?), confirm, when.
 CONTRACT = {
