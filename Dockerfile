@@ -1,0 +1,20 @@
+# The intake worker (and CLI). Built from the same lock as CI: constraints.txt.
+FROM python:3.11-slim AS runtime
+
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+COPY pyproject.toml constraints.txt README.md ./
+COPY flows ./flows
+COPY sip ./sip
+COPY service ./service
+RUN pip install -c constraints.txt . \
+ && useradd --system --uid 10001 intake
+USER intake
+
+# The worker's health endpoint (INTAKE_WORKER__HTTP_PORT).
+EXPOSE 8081
+# SIGTERM drains: running calls finish before the process exits.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["intake"]
+CMD ["worker"]
