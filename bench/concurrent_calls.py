@@ -44,10 +44,13 @@ from flows.simulator import (  # noqa: E402
 )
 from service.logging import configure_logging  # noqa: E402
 from service.settings import Settings  # noqa: E402
+from service.worker import freeze_startup_objects  # noqa: E402
 from sip.transfer import ScriptedTransferer  # noqa: E402
 
 SCENARIO = ROOT / "examples/scenarios/patient_intake/full_intake.yaml"
 STT, LLM, TTS = 0.200, 0.300, 0.200
+ARRIVAL_WINDOW = 2.0  # seconds over which the N calls start
+CATALOG = FlowCatalog()  # one per process, as in the worker
 
 
 class DelayedLLM(OfflineLLM):
@@ -103,8 +106,9 @@ class PacedCaller(ScenarioCaller):
         return action
 
 
-async def one_call(added: list[float]) -> None:
-    prepared = prepare(SCENARIO, FlowCatalog(), SimulationOptions(), None)
+async def one_call(added: list[float], start_after: float) -> None:
+    await asyncio.sleep(start_after)  # calls arrive over a second or two, not all at once
+    prepared = prepare(SCENARIO, CATALOG, SimulationOptions(), None)
     call = Call(prepared.spec, call_info(prepared.scenario), transferer=ScriptedTransferer())
     requests: list[float] = []
     replies: list[float] = []
@@ -139,7 +143,8 @@ async def run_size(n: int) -> tuple[list[float], float, float]:
     added: list[float] = []
     peak = before
     started = time.perf_counter()
-    tasks = [asyncio.create_task(one_call(added)) for _ in range(n)]
+    arrivals = [ARRIVAL_WINDOW * i / n for i in range(n)]
+    tasks = [asyncio.create_task(one_call(added, at)) for at in arrivals]
     while not all(t.done() for t in tasks):
         peak = max(peak, rss_mb())
         await asyncio.sleep(0.05)
@@ -180,6 +185,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging(Settings(log_level="error"))
     asyncio.run(run_size(1))  # warm-up: imports, caches, first-call costs
+    freeze_startup_objects()  # as the worker does after prewarm
     print(
         f"{'calls':>5} {'turns':>6} {'added p50':>10} {'added p95':>10} {'MB/call':>8} {'wall':>7}"
     )

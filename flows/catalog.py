@@ -30,10 +30,15 @@ def load_spec_file(path: Path) -> FlowSpec:
 
 
 class FlowCatalog:
-    """Built-in flows plus ``*.yaml`` specs in the configured directories (later dirs win)."""
+    """Built-in flows plus ``*.yaml`` specs in the configured directories (later dirs win).
+
+    Parsed specs are kept, keyed by where they came from and, for files, their
+    modification time: a worker loads a flow per call, and an edited file is re-read.
+    """
 
     def __init__(self, extra_dirs: Iterable[Path] = ()) -> None:
         self._extra_dirs = list(extra_dirs)
+        self._parsed: dict[tuple[str, int], FlowSpec] = {}
 
     def sources(self) -> dict[str, str | Path]:
         """Flow id -> where its spec lives (a built-in resource name or a path)."""
@@ -54,11 +59,23 @@ class FlowCatalog:
             if path.suffix in {".yaml", ".yml"} or path.exists():
                 if not path.is_file():
                     raise UnknownFlowError(f"no flow spec file at {ref}")
-                return load_spec_file(path)
+                return self._file(path)
             known = ", ".join(sorted(self.sources()))
             raise UnknownFlowError(f"unknown flow {ref!r}; known flows: {known}")
         if isinstance(source, Path):
-            return load_spec_file(source)
-        name = source.removeprefix("builtin:")
-        text = resources.files(_BUILTIN_PACKAGE).joinpath(name).read_text(encoding="utf-8")
-        return parse_spec(text, f"flows/builtin/{name}")
+            return self._file(source)
+        key = (source, 0)
+        if key not in self._parsed:
+            name = source.removeprefix("builtin:")
+            text = resources.files(_BUILTIN_PACKAGE).joinpath(name).read_text(encoding="utf-8")
+            self._parsed[key] = parse_spec(text, f"flows/builtin/{name}")
+        return self._parsed[key]
+
+    def _file(self, path: Path) -> FlowSpec:
+        try:
+            key = (str(path.resolve()), path.stat().st_mtime_ns)
+        except OSError:
+            return load_spec_file(path)  # reports the problem
+        if key not in self._parsed:
+            self._parsed[key] = load_spec_file(path)
+        return self._parsed[key]

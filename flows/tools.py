@@ -61,12 +61,12 @@ def step_tools(task: StepTask) -> list[llm.Tool | llm.Toolset]:
     return tools
 
 
-def _forward(task: FlowTask[Any], answer: Callable[[], Reply]) -> str:
+def _forward(task: FlowTask[Any], answer: Callable[[], Reply]) -> None:
     try:
         reply = answer()
     except AnswerError as exc:
         raise ToolError(str(exc)) from None
-    return task.answer_for_model(reply)
+    task.answer_for_model(reply)
 
 
 def _record_tool(
@@ -90,32 +90,32 @@ def _record_tool(
         },
     }
 
-    async def record(raw_arguments: dict[str, object]) -> str:
+    async def record(raw_arguments: dict[str, object]) -> None:
         value = str(raw_arguments.get("value") or "")
-        return _forward(task, lambda: task.call.collector.record(path, value))
+        _forward(task, lambda: task.call.collector.record(path, value))
 
     return function_tool(record, raw_schema=schema)
 
 
 def _yes_no_tool(task: FlowTask[Any]) -> llm.Tool:
     @function_tool(name="answer_yes_no")
-    async def answer_yes_no(answer: str) -> str:
+    async def answer_yes_no(answer: str) -> None:
         """Record the caller's reply to the yes/no question you just asked (a read-back to
         confirm, "any more?", "is the number you're on the best one?", the welcome question).
 
         Args:
             answer: yes or no, or their words when they add a correction ("no, it's 0199").
         """
-        return _forward(task, lambda: task.call.collector.answer(answer))
+        _forward(task, lambda: task.call.collector.answer(answer))
 
     return answer_yes_no
 
 
 def _skip_tool(task: FlowTask[Any]) -> llm.Tool:
     @function_tool(name="skip_question")
-    async def skip_question() -> str:
+    async def skip_question() -> None:
         """The caller does not know, or does not want to answer, the current question."""
-        return _forward(task, task.call.collector.skip)
+        _forward(task, task.call.collector.skip)
 
     return skip_question
 
@@ -167,13 +167,14 @@ def _correct_tool(task: StepTask) -> llm.Tool:
         },
     }
 
-    async def correct_earlier_answer(raw_arguments: dict[str, object]) -> str:
+    async def correct_earlier_answer(raw_arguments: dict[str, object]) -> None:
         path = str(raw_arguments.get("field") or "")
         if path not in collector.visited_fields():
             raise ToolError("That question has not been asked yet; carry on with the current one.")
         step_id = collector.reopen(path)
         if step_id == task.step.id:
-            return _forward(task, lambda: collector.enter_step(step_id))
+            _forward(task, lambda: collector.enter_step(step_id))
+            return
         regress: Callable[..., Awaitable[None]] | None = task.regress_tool()
         if regress is None:
             raise ToolError("Going back is not possible here; carry on with the current question.")
