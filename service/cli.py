@@ -19,6 +19,7 @@ from flows.catalog import FlowCatalog
 from flows.errors import FlowError
 from flows.runner import evaluate_scenario, prepare, run_prepared, scenario_files
 from flows.simulator import SimulationOptions
+from service.cli_deliveries import calls_app, deliver_command, deliver_payload, deliveries_app
 from service.cli_flows import flows_app
 from service.cli_worker import worker
 from service.console import run_console
@@ -36,6 +37,9 @@ app = typer.Typer(
 )
 app.add_typer(flows_app, name="flows")
 app.command()(worker)
+app.add_typer(deliveries_app, name="deliveries")
+app.add_typer(calls_app, name="calls")
+app.command("deliver")(deliver_command)
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -64,6 +68,14 @@ def simulate(
     transcript: Annotated[
         bool, typer.Option(help="Print the conversation on stderr (it holds caller data).")
     ] = False,
+    deliver: Annotated[
+        bool,
+        typer.Option(
+            "--deliver",
+            help="Also store the payload and send it to the webhook endpoints now"
+            " (retries are left to `intake deliver`).",
+        ),
+    ] = False,
 ) -> None:
     """Run one simulated call offline and print its payload as JSON on stdout."""
     settings = settings_of(ctx)
@@ -72,7 +84,9 @@ def simulate(
     payload = asyncio.run(
         run_prepared(prepared, options, transcript=_transcript if transcript else None)
     )
-    print(json.dumps(payload.to_json_dict(), indent=2))
+    print(json.dumps(payload.to_json_dict(), indent=2), flush=True)
+    if deliver:
+        deliver_payload(settings, payload)
 
 
 @app.command("test")

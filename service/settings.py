@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.errors import ConfigError
+from service.store.settings import DatabaseSettings, WebhookSettings
 
 ENV_PREFIX = "INTAKE_"
 
@@ -80,6 +81,8 @@ class Settings(BaseSettings):
     deepgram: DeepgramSettings = DeepgramSettings()
     voice: VoiceSettings = VoiceSettings()
     worker: WorkerSettings = WorkerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

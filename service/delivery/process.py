@@ -1,0 +1,81 @@
+"""``intake deliver`` (the deliverer and the orphan sweeper, until SIGTERM or SIGINT), and
+the single attempts that ``simulate --deliver`` and ``deliveries replay`` make at once."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Collection
+from datetime import timedelta
+
+import httpx
+import structlog
+
+from service.delivery.dispatcher import Deliverer, Report, pause
+from service.store import CallStore, StoreError
+from service.store.settings import WebhookSettings
+
+log = structlog.get_logger("intake.delivery")
+
+
+def http_client(webhooks: WebhookSettings) -> httpx.AsyncClient:
+    # Redirects are not followed: a signed body goes only where it was configured to go.
+    return httpx.AsyncClient(
+        timeout=webhooks.attempt_timeout,
+        limits=httpx.Limits(
+            max_connections=webhooks.concurrency, max_keepalive_connections=webhooks.concurrency
+        ),
+        follow_redirects=False,
+    )
+
+
+async def sweep_forever(
+    store: CallStore, *, stale_after: timedelta, interval: float, stop: asyncio.Event
+) -> None:
+    """Finalise orphaned calls: nothing else saves the data of a worker that died."""
+    while not stop.is_set():
+        try:
+            for call_id in await store.sweep_orphans(stale_after=stale_after):
+                log.warning("call.orphan_finalised", call_id=call_id)
+        except StoreError as exc:
+            if not exc.retryable:
+                raise
+            log.warning("sweeper.unavailable", error=str(exc))
+        await pause(stop, interval)
+
+
+async def serve(database_url: str, webhooks: WebhookSettings, stop: asyncio.Event) -> None:
+    """Deliver and sweep until ``stop`` is set; attempts in flight then finish."""
+    store = await CallStore.open(database_url, endpoints=webhooks.endpoints)
+    try:
+        async with http_client(webhooks) as client, asyncio.TaskGroup() as tasks:
+            deliverer = Deliverer(store.outbox, client, webhooks)
+            tasks.create_task(deliverer.run_forever(webhooks.poll_interval, stop=stop))
+            tasks.create_task(
+                sweep_forever(
+                    store,
+                    stale_after=timedelta(seconds=webhooks.orphan_after),
+                    interval=webhooks.sweep_interval,
+                    stop=stop,
+                )
+            )
+            log.info("deliverer.started", endpoints=len(webhooks.endpoints))
+    finally:
+        await store.close()
+    log.info("deliverer.stopped")
+
+
+async def serve_until_signalled(database_url: str, webhooks: WebhookSettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await serve(database_url, webhooks, stop)
+
+
+async def attempt_now(
+    store: CallStore, webhooks: WebhookSettings, ids: Collection[int]
+) -> list[Report]:
+    """One attempt each, now; retries after that belong to ``intake deliver``."""
+    async with http_client(webhooks) as client:
+        return await Deliverer(store.outbox, client, webhooks).attempt_now(ids)

@@ -1,0 +1,42 @@
+"""Where results are kept until delivered: calls, step progress, payloads, the outbox.
+
+SQLAlchemy 2 (async) on a SQLite file by default or PostgreSQL for several machines;
+Alembic migrations are applied by ``CallStore.open``.
+"""
+
+from service.store.calls import CallStore
+from service.store.clock import Clock, utc_now
+from service.store.errors import (
+    StoreError,
+    StoreUnavailableError,
+    UnknownCallError,
+    UnknownDeliveryError,
+)
+from service.store.outbox import (
+    Attempt,
+    DeliveryRecord,
+    DeliveryResult,
+    DueDelivery,
+    Outbox,
+    Verdict,
+)
+from service.store.schema import DEAD, DELIVERED, PENDING
+
+__all__ = [
+    "DEAD",
+    "DELIVERED",
+    "PENDING",
+    "Attempt",
+    "CallStore",
+    "Clock",
+    "DeliveryRecord",
+    "DeliveryResult",
+    "DueDelivery",
+    "Outbox",
+    "StoreError",
+    "StoreUnavailableError",
+    "UnknownCallError",
+    "UnknownDeliveryError",
+    "Verdict",
+    "utc_now",
+]

@@ -1,0 +1,215 @@
+"""``CallStore``: live calls, their step progress, final payloads and their outbox rows.
+
+One class serves SQLite and PostgreSQL. The final payload and its delivery rows are
+written in one transaction (a transactional outbox), so a payload is never stored without
+its deliveries nor delivered without being stored. Every write that concerns a live call
+is guarded by ``state = 'live'``: a late step or heartbeat never reopens a finished call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Self
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from flows.ids import ulid
+from flows.payload import Payload, timestamp
+from service.store.clock import Clock, utc_now
+from service.store.engine import create_engine, migrate, unavailable_as_store_error, upsert
+from service.store.errors import StoreUnavailableError, UnknownCallError
+from service.store.outbox import Outbox
+from service.store.schema import FINISHED, LIVE, PENDING, call_steps, calls, deliveries
+from service.store.settings import EndpointSettings
+
+
+def payload_text(payload: Payload) -> str:
+    """The payload as stored and as sent: compact JSON in the contract's key order."""
+    return json.dumps(payload.to_json_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+class CallStore:
+    def __init__(
+        self, engine: AsyncEngine, endpoints: Sequence[EndpointSettings], clock: Clock
+    ) -> None:
+        self._engine, self._endpoints, self._clock = engine, list(endpoints), clock
+        self.outbox = Outbox(engine, clock)
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        endpoints: Sequence[EndpointSettings] = (),
+        clock: Clock = utc_now,
+    ) -> Self:
+        """Connect and migrate. ``endpoints`` receive the payloads of calls finished here."""
+        engine = create_engine(url)
+        try:
+            await migrate(engine)
+        except (SQLAlchemyError, OSError) as exc:
+            await engine.dispose()
+            where = engine.url.render_as_string(hide_password=True)
+            raise StoreUnavailableError(
+                f"cannot open the database {where}: {exc.__class__.__name__}"
+            ) from exc
+        return cls(engine, endpoints, clock)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    @unavailable_as_store_error
+    async def call_started(self, snapshot: Payload, *, worker_id: str) -> None:
+        """A live call, and what its payload would be if it died now."""
+        now, text = self._clock(), payload_text(snapshot)
+        async with self._engine.begin() as conn:
+            statement = upsert(conn, calls).values(
+                call_id=snapshot.call_id,
+                flow=snapshot.flow,
+                state=LIVE,
+                worker_id=worker_id,
+                started_at=now,
+                heartbeat_at=now,
+                snapshot=text,
+            )
+            await conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[calls.c.call_id],
+                    set_={"worker_id": worker_id, "heartbeat_at": now, "snapshot": text},
+                    where=calls.c.state == LIVE,
+                )
+            )
+
+    @unavailable_as_store_error
+    async def step_completed(self, call_id: str, step_id: str, snapshot: Payload) -> None:
+        """Persist a completed step and the newest snapshot; counts as a heartbeat."""
+        now = self._clock()
+        async with self._engine.begin() as conn:
+            updated = await conn.execute(
+                update(calls)
+                .where(calls.c.call_id == call_id, calls.c.state == LIVE)
+                .values(snapshot=payload_text(snapshot), heartbeat_at=now)
+                .returning(calls.c.call_id)
+            )
+            if updated.first() is None:
+                known = await conn.scalar(select(calls.c.call_id).where(calls.c.call_id == call_id))
+                if known is None:
+                    raise UnknownCallError(f"no call {call_id}; call_started comes first")
+                return  # finished already (perhaps by the orphan sweeper): keep what was sent
+            results = json.dumps(snapshot.results.get(step_id, {}), ensure_ascii=False)
+            step = upsert(conn, call_steps).values(
+                call_id=call_id, step_id=step_id, completed_at=now, results=results
+            )
+            await conn.execute(
+                step.on_conflict_do_update(  # a corrected step completes again
+                    index_elements=[call_steps.c.call_id, call_steps.c.step_id],
+                    set_={"completed_at": now, "results": results},
+                )
+            )
+
+    @unavailable_as_store_error
+    async def heartbeat(self, call_id: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(calls)
+                .where(calls.c.call_id == call_id, calls.c.state == LIVE)
+                .values(heartbeat_at=self._clock())
+            )
+
+    @unavailable_as_store_error
+    async def call_finished(self, payload: Payload) -> None:
+        """Store the final payload and queue it for every matching endpoint, atomically.
+
+        Idempotent per call: once a call is finished, a second call is a no-op.
+        """
+        now, text = self._clock(), payload_text(payload)
+        async with self._engine.begin() as conn:
+            statement = upsert(conn, calls).values(
+                call_id=payload.call_id,
+                flow=payload.flow,
+                state=FINISHED,
+                started_at=now,
+                heartbeat_at=now,
+                finished_at=now,
+                snapshot=text,
+                payload=text,
+            )
+            finished = await conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[calls.c.call_id],
+                    set_={"state": FINISHED, "finished_at": now, "payload": text},
+                    where=calls.c.state != FINISHED,
+                ).returning(calls.c.call_id)
+            )
+            if finished.first() is not None:
+                await self._queue(conn, payload.call_id, payload.flow, now)
+
+    @unavailable_as_store_error
+    async def sweep_orphans(self, *, stale_after: timedelta) -> list[str]:
+        """Finalise live calls whose worker stopped heartbeating, from their newest snapshot.
+
+        Status ``incomplete``, ended_reason ``error``; queued like any finished call. The
+        staleness is checked again in the UPDATE, so a heartbeat that lands meanwhile wins.
+        """
+        now = self._clock()
+        cutoff = now - stale_after
+        stale = (calls.c.state == LIVE) & (calls.c.heartbeat_at < cutoff)
+        finalised: list[str] = []
+        async with self._engine.begin() as conn:
+            rows = await conn.execute(
+                select(calls.c.call_id, calls.c.snapshot).where(stale).limit(500)
+            )
+            for call_id, snapshot in rows.all():
+                payload = Payload.model_validate_json(snapshot).model_copy(
+                    update={
+                        "status": "incomplete",
+                        "ended_reason": "error",
+                        "ended_at": timestamp(now),
+                    }
+                )
+                updated = await conn.execute(
+                    update(calls)
+                    .where(calls.c.call_id == call_id, stale)
+                    .values(state=FINISHED, finished_at=now, payload=payload_text(payload))
+                    .returning(calls.c.call_id)
+                )
+                if updated.first() is not None:
+                    await self._queue(conn, call_id, payload.flow, now)
+                    finalised.append(call_id)
+        return finalised
+
+    @unavailable_as_store_error
+    async def get_payload(self, call_id: str) -> Payload | None:
+        """The final payload of a finished call; None if unknown or still live."""
+        async with self._engine.connect() as conn:
+            text = await conn.scalar(select(calls.c.payload).where(calls.c.call_id == call_id))
+        return None if text is None else Payload.model_validate_json(text)
+
+    async def _queue(self, conn: AsyncConnection, call_id: str, flow: str, now: datetime) -> None:
+        """Outbox rows for the endpoints configured now that want this flow; one webhook-id."""
+        webhook_id = f"msg_{ulid()}"
+        rows = [
+            {
+                "call_id": call_id,
+                "webhook_id": webhook_id,
+                "endpoint_url": endpoint.url,
+                "status": PENDING,
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+            }
+            for endpoint in self._endpoints
+            if endpoint.wants(flow)
+        ]
+        if rows:
+            await conn.execute(insert(deliveries), rows)

@@ -1,0 +1,143 @@
+"""Engines for the embedded SQLite file and for PostgreSQL, and migrating them at start.
+
+SQLite: WAL (readers never block the one writer, and several processes of one machine
+share the file), ``synchronous=FULL`` (a committed payload survives a power cut),
+``BEGIN IMMEDIATE`` (a transaction takes the write lock up front, so it waits in
+busy_timeout instead of failing when it later upgrades), and one connection per process
+(writers of one process queue in the pool rather than spin in SQLite's busy handler).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import sqlite3
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Table, event, inspect, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from service.store.errors import StoreUnavailableError
+
+BUSY_TIMEOUT_S = 30
+DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+# pg_advisory_xact_lock key: one migrating process at a time across machines ("intake" in hex)
+MIGRATION_LOCK = 0x696E74616B65
+WAL_TRIES = 150  # 20 ms apart: three seconds of other processes opening the same new file
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError, OSError)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def unavailable_as_store_error(
+    method: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    """A database that is down, locked too long or unreachable becomes a retryable
+    StoreUnavailableError, so callers handle one error type and no driver's."""
+
+    @functools.wraps(method)
+    async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"the database failed: {exc.__class__.__name__}") from exc
+
+    return guarded
+
+
+def async_url(url: str) -> URL:
+    """The URL with the async driver: ``sqlite:///x.db`` and ``postgresql://...`` work too."""
+    parsed = make_url(url)
+    return parsed.set(drivername=DRIVERS[parsed.get_backend_name()])
+
+
+def create_engine(url: str) -> AsyncEngine:
+    target = async_url(url)
+    if target.get_backend_name() != "sqlite":
+        return create_async_engine(target, pool_pre_ping=True)
+    engine = create_async_engine(
+        target, pool_size=1, max_overflow=0, connect_args={"timeout": BUSY_TIMEOUT_S}
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver's own BEGIN off; ours below
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "synchronous=FULL",
+            "foreign_keys=ON",
+            f"busy_timeout={BUSY_TIMEOUT_S * 1000}",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def upsert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can say ON CONFLICT, which both databases spell the same way."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest revision; concurrent starts take turns."""
+    if engine.dialect.name == "sqlite":
+        await _use_wal(engine)
+    async with engine.begin() as conn:  # on SQLite, BEGIN IMMEDIATE is the lock
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        await conn.run_sync(_upgrade)
+
+
+async def _use_wal(engine: AsyncEngine) -> None:
+    """WAL belongs to the file, so only a new file switches. Switching needs the file to
+    itself: while another process opens the same new file, SQLite refuses at once (no busy
+    wait) or quietly keeps the old mode. So: try until the file reports WAL."""
+    async with engine.connect() as conn:
+        for _ in range(WAL_TRIES):
+            with contextlib.suppress(sqlite3.OperationalError):
+                if await conn.run_sync(_switch_to_wal) == "wal":
+                    return
+            await asyncio.sleep(0.02)
+    raise StoreUnavailableError("the SQLite file stayed busy and could not be switched to WAL")
+
+
+def _switch_to_wal(connection: Connection) -> str:
+    # On the driver's connection: through SQLAlchemy, the statement would start a
+    # transaction (our BEGIN IMMEDIATE), inside which the journal mode cannot change.
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        (mode,) = cursor.fetchone() or ("",)
+        return str(mode)
+    finally:
+        cursor.close()
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", "service.store:migrations")
+    head = ScriptDirectory.from_config(config).get_current_head()
+    # Alembic's own table, read directly: MigrationContext would log at every start.
+    if inspect(connection).has_table("alembic_version"):
+        current = connection.scalar(text("SELECT version_num FROM alembic_version"))
+        if current == head:
+            return
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")

@@ -1,0 +1,157 @@
+"""The store on SQLite and PostgreSQL: migrations, live calls, the outbox, orphans."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from flows.payload import Payload
+from service.store import CallStore, StoreUnavailableError, UnknownCallError, UnknownDeliveryError
+from service.store.engine import create_engine
+from service.store.schema import call_steps, calls, deliveries, metadata
+from service.store.settings import EndpointSettings
+
+if TYPE_CHECKING:
+    from conftest import FakeClock
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+MakePayload = Callable[..., Payload]
+
+
+def endpoint(url: str, flows: list[str] | None = None) -> EndpointSettings:
+    return EndpointSettings.model_validate({"url": url, "secrets": [SECRET], "flows": flows})
+
+
+async def count(engine: AsyncEngine, table: object, *where: object) -> int:
+    async with engine.connect() as conn:
+        query = select(func.count()).select_from(table).where(*where)  # type: ignore[arg-type]
+        return int(await conn.scalar(query) or 0)
+
+
+async def test_migrations_build_the_schema_the_code_queries(store_url: str) -> None:
+    # three processes starting at once take turns; the schema then matches schema.py exactly
+    stores = await asyncio.gather(*(CallStore.open(store_url) for _ in range(3)))
+    for store in stores:
+        await store.close()
+    engine = create_engine(store_url)
+
+    def differences(connection: Connection) -> list[object]:
+        return list(compare_metadata(MigrationContext.configure(connection), metadata))
+
+    async with engine.connect() as conn:
+        assert await conn.run_sync(differences) == []
+    await engine.dispose()
+
+
+async def test_a_call_from_start_to_payload(store_url: str, make_payload: MakePayload) -> None:
+    async with await CallStore.open(
+        store_url, endpoints=[endpoint("https://a.example/hook")]
+    ) as store:
+        snapshot = make_payload(status="incomplete", ended_reason="caller_hangup")
+        await store.call_started(snapshot, worker_id="worker-1")
+        await store.step_completed(snapshot.call_id, "patient", snapshot)
+        await store.step_completed(snapshot.call_id, "patient", snapshot)  # a correction
+        assert await store.get_payload(snapshot.call_id) is None  # live: no final payload yet
+        final = make_payload(call_id=snapshot.call_id)
+        await store.call_finished(final)
+        await store.call_finished(make_payload(call_id=snapshot.call_id, status="failed"))  # no-op
+        assert await store.get_payload(snapshot.call_id) == final
+        engine = store._engine
+        assert await count(engine, call_steps) == 1
+        assert await count(engine, deliveries, deliveries.c.call_id == final.call_id) == 1
+
+
+async def test_outbox_rows_follow_the_endpoints_flow_filters(
+    store_url: str, make_payload: MakePayload
+) -> None:
+    endpoints = [
+        endpoint("https://all.example/hook"),
+        endpoint("https://intake.example/hook", flows=["patient_intake"]),
+        endpoint("https://leads.example/hook", flows=["lead_qualification"]),
+    ]
+    async with await CallStore.open(store_url, endpoints=endpoints) as store:
+        payload = make_payload(flow="patient_intake")
+        await store.call_finished(payload)
+        records = await store.outbox.recent()
+        assert sorted(r.endpoint_url for r in records) == [
+            "https://all.example/hook",
+            "https://intake.example/hook",
+        ]
+        assert len({r.webhook_id for r in records}) == 1  # one message, whichever endpoint
+        assert await store.outbox.of_call(payload.call_id) == sorted(r.id for r in records)
+
+
+async def test_orphans_are_finalised_from_their_newest_snapshot(
+    store_url: str, make_payload: MakePayload, clock: FakeClock
+) -> None:
+    async with await CallStore.open(
+        store_url, endpoints=[endpoint("https://a.example/hook")], clock=clock
+    ) as store:
+        dead, alive = make_payload(), make_payload()
+        await store.call_started(dead, worker_id="w1")
+        await store.call_started(alive, worker_id="w2")
+        newest = make_payload(call_id=dead.call_id, metadata={"step": "two"})
+        await store.step_completed(dead.call_id, "patient", newest)
+        clock.advance(50)
+        await store.heartbeat(alive.call_id)
+        clock.advance(20)
+        assert await store.sweep_orphans(stale_after=timedelta(seconds=60)) == [dead.call_id]
+        assert await store.sweep_orphans(stale_after=timedelta(seconds=60)) == []
+        payload = await store.get_payload(dead.call_id)
+        assert payload is not None
+        assert (payload.status, payload.ended_reason) == ("incomplete", "error")
+        assert payload.metadata == {"step": "two"} and payload.ended_at.endswith("Z")
+        assert await store.outbox.of_call(dead.call_id)  # queued like any finished call
+        # the worker was only slow: what it sends now changes nothing that was delivered
+        await store.step_completed(dead.call_id, "contact", make_payload(call_id=dead.call_id))
+        await store.call_finished(make_payload(call_id=dead.call_id))
+        assert await store.get_payload(dead.call_id) == payload
+        assert len(await store.outbox.of_call(dead.call_id)) == 1
+
+
+async def test_claims_lapse_so_a_dead_deliverers_work_is_retried(
+    store_url: str, make_payload: MakePayload, clock: FakeClock
+) -> None:
+    async with await CallStore.open(
+        store_url, endpoints=[endpoint("https://a.example/hook")], clock=clock
+    ) as store:
+        for _ in range(3):
+            await store.call_finished(make_payload())
+        lease = timedelta(seconds=30)
+        first = await store.outbox.claim_due(2, lease=lease)
+        second = await store.outbox.claim_due(5, lease=lease)
+        assert len(first) == 2 and len(second) == 1
+        assert not {d.id for d in first} & {d.id for d in second}
+        assert await store.outbox.claim_due(5, lease=lease) == []
+        clock.advance(31)
+        again = await store.outbox.claim_due(5, lease=lease)
+        assert sorted(d.webhook_id for d in again) == sorted(d.webhook_id for d in first + second)
+        assert Payload.model_validate_json(again[0].body).call_id == again[0].call_id
+
+
+async def test_misuse_and_unknown_ids(store_url: str, make_payload: MakePayload) -> None:
+    async with await CallStore.open(store_url) as store:
+        payload = make_payload()
+        with pytest.raises(UnknownCallError, match=payload.call_id):
+            await store.step_completed(payload.call_id, "patient", payload)
+        with pytest.raises(UnknownDeliveryError, match="no delivery 404"):
+            await store.outbox.replay(404)
+        assert await store.get_payload("call_unknown") is None
+        await store.call_finished(payload)  # no endpoints: stored, nothing queued
+        assert await store.get_payload(payload.call_id) == payload
+        assert await count(store._engine, calls) == 1 and await store.outbox.recent() == []
+
+
+async def test_an_unreachable_database_is_a_retryable_error_without_the_password() -> None:
+    url = "postgresql://intake:hunter2@127.0.0.1:9/intake"
+    with pytest.raises(StoreUnavailableError) as caught:
+        await CallStore.open(url)
+    assert caught.value.retryable and "hunter2" not in str(caught.value)
