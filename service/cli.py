@@ -15,17 +15,17 @@ from typing import Annotated
 import structlog
 import typer
 
-from flows.catalog import FlowCatalog
 from flows.errors import FlowError
 from flows.runner import evaluate_scenario, prepare, run_prepared, scenario_files
 from flows.simulator import SimulationOptions
+from service.cli_context import settings_of
 from service.cli_deliveries import calls_app, deliver_command, deliver_payload, deliveries_app
 from service.cli_flows import flows_app
 from service.cli_worker import worker
 from service.console import run_console
 from service.errors import ConfigError, ServiceError
 from service.logging import configure_logging
-from service.settings import Settings, load_settings
+from service.settings import Settings, flow_catalog, load_settings
 
 app = typer.Typer(
     name="intake",
@@ -40,16 +40,6 @@ app.command()(worker)
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(calls_app, name="calls")
 app.command("deliver")(deliver_command)
-
-
-def settings_of(ctx: typer.Context) -> Settings:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    return settings
-
-
-def catalog_of(settings: Settings) -> FlowCatalog:
-    return FlowCatalog([settings.flows_dir] if settings.flows_dir else [])
 
 
 def simulation_options(settings: Settings) -> SimulationOptions:
@@ -80,7 +70,7 @@ def simulate(
     """Run one simulated call offline and print its payload as JSON on stdout."""
     settings = settings_of(ctx)
     options = simulation_options(settings)
-    prepared = prepare(scenario, catalog_of(settings), options, flow)
+    prepared = prepare(scenario, flow_catalog(settings), options, flow)
     payload = asyncio.run(
         run_prepared(prepared, options, transcript=_transcript if transcript else None)
     )
@@ -99,7 +89,7 @@ def test_command(
 ) -> None:
     """Run scenarios that carry expect: and report each as passed or failed."""
     settings = settings_of(ctx)
-    catalog, options = catalog_of(settings), simulation_options(settings)
+    catalog, options = flow_catalog(settings), simulation_options(settings)
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise ServiceError(f"no such file or directory: {missing[0]}")
@@ -127,7 +117,7 @@ def console(
     """Talk to a flow in the terminal: type answers; '#123' keys digits, an empty line is
     silence, '/hangup' hangs up. Prints the payload at the end."""
     settings = settings_of(ctx)
-    spec = catalog_of(settings).load(flow)
+    spec = flow_catalog(settings).load(flow)
     payload = asyncio.run(
         run_console(spec, simulation_options(settings), direction, caller, called)
     )

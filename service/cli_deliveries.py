@@ -15,6 +15,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from flows.payload import Payload
+from service.cli_context import settings_of
 from service.delivery.dispatcher import Report
 from service.delivery.process import attempt_now, serve_until_signalled
 from service.errors import ServiceError
@@ -27,12 +28,6 @@ deliveries_app = typer.Typer(
     help="Webhook deliveries: list them, replay failed ones.", no_args_is_help=True
 )
 calls_app = typer.Typer(help="Stored calls and their payloads.", no_args_is_help=True)
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    from service.cli import settings_of
-
-    return settings_of(ctx)
 
 
 def _with_store(settings: Settings, work: Callable[[CallStore], Awaitable[T]]) -> T:
@@ -82,7 +77,7 @@ def list_deliveries(
 ) -> None:
     """Deliveries, newest first: state, attempts, the last answer."""
     records = _with_store(
-        _settings(ctx), lambda store: store.outbox.recent(failed_only=failed, limit=limit)
+        settings_of(ctx), lambda store: store.outbox.recent(failed_only=failed, limit=limit)
     )
     print(f"{'ID':>6}  {'STATE':9} {'TRIES':>5}  {'LAST':22} {'CALL':31} ENDPOINT")
     for record in records:
@@ -108,7 +103,7 @@ def replay(
     schedule starts over and a disabled endpoint is enabled again."""
     if (delivery_id is None) == (not failed):
         raise ServiceError("give either a delivery ID or --failed")
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
 
     async def work(store: CallStore) -> list[Report]:
         ids = await store.outbox.replay(None if failed else delivery_id)
@@ -125,7 +120,7 @@ def show_call(
     ctx: typer.Context, call_id: Annotated[str, typer.Argument(help="A call id (call_...).")]
 ) -> None:
     """The stored payload of a finished call, as JSON."""
-    payload = _with_store(_settings(ctx), lambda store: store.get_payload(call_id))
+    payload = _with_store(settings_of(ctx), lambda store: store.get_payload(call_id))
     if payload is None:
         raise ServiceError(f"no stored payload for {call_id} (unknown, or still in progress)")
     print(json.dumps(payload.to_json_dict(), indent=2))
@@ -133,7 +128,7 @@ def show_call(
 
 def deliver_command(ctx: typer.Context) -> None:
     """Deliver webhooks and finalise orphaned calls until SIGTERM or Ctrl-C."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     if not settings.webhooks.endpoints:
         _progress("no endpoints in INTAKE_WEBHOOKS__ENDPOINTS: payloads are kept, not sent")
     asyncio.run(serve_until_signalled(settings.database.url, settings.webhooks))

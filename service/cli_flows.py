@@ -11,14 +11,14 @@ import typer
 from flows.catalog import FlowCatalog, load_spec_file
 from flows.errors import FlowError, SpecError
 from flows.fields import FieldSpec, ListField
+from service.cli_context import settings_of
+from service.settings import flow_catalog
 
 flows_app = typer.Typer(help="List, show and check flow specs.", no_args_is_help=True)
 
 
 def _catalog(ctx: typer.Context) -> FlowCatalog:
-    from service.cli import catalog_of, settings_of
-
-    return catalog_of(settings_of(ctx))
+    return flow_catalog(settings_of(ctx))
 
 
 @flows_app.command("list")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from service.settings import Settings
+from service.cli_context import settings_of
 
 
 def worker(
@@ -35,8 +35,7 @@ def worker(
     """
     from service.worker import build_server, check_worker_settings, serve
 
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
+    settings = settings_of(ctx)
     for warning in check_worker_settings(settings):
         print(f"intake: warning: {warning}", file=sys.stderr)
     if check:

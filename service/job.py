@@ -9,9 +9,11 @@ Either way the call ends with exactly one payload, handed to ``deliver``.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from livekit import rtc
@@ -38,6 +40,18 @@ from sip.transfer import Transferer
 log = structlog.get_logger("intake.job")
 
 CALLEE_IDENTITY = "callee"
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class CallRecorder(Protocol):
+    """Where a call's progress and payload go (``service.store.CallStore``)."""
+
+    async def call_started(self, snapshot: Payload, *, worker_id: str) -> None: ...
+    async def step_completed(self, call_id: str, step_id: str, snapshot: Payload) -> None: ...
+    async def heartbeat(self, call_id: str) -> None: ...
+    async def call_finished(
+        self, payload: Payload, *, sip_status: int | None = None, retryable: bool | None = None
+    ) -> None: ...
 
 
 @dataclass
@@ -50,7 +64,7 @@ class JobPorts:
     dialer: Callable[[JobContext], Dialer]
     transferer: Callable[[JobContext, str], Transferer]  # (job, caller identity)
     start_session: Callable[[AgentSession[None], IntakeAgent, JobContext, str], Awaitable[None]]
-    deliver: Callable[[Payload], Awaitable[None]]
+    recorder: CallRecorder
     clock: Clock = utc_now
     amd: bool = True
 
@@ -97,9 +111,8 @@ async def _outbound(ctx: JobContext, ports: JobPorts, job: OutboundJob) -> Paylo
     call = _call(ctx, ports, spec, info, CALLEE_IDENTITY)
     number = dialable(job.to, ports.settings.default_region)
     if isinstance(number, DialFailure):
-        payload = _not_connected(call, number)
-        await ports.deliver(payload)
-        return payload
+        _not_connected(call, number)
+        return await _record_end(ports.recorder, call)
     request = DialRequest(info.room, number, job.from_, CALLEE_IDENTITY)
     return await _converse(ctx, ports, call, CALLEE_IDENTITY, dial=request)
 
@@ -160,6 +173,8 @@ async def _converse(
     ctx.room.on("participant_disconnected", on_disconnected)
     ended = asyncio.Event()
     call.on_finished.append(lambda _payload: ended.set())
+    progress = _Progress(ports.recorder, call, ports.settings.webhooks.heartbeat_interval)
+    await progress.start()
     try:
         await ports.start_session(session, IntakeAgent(call), ctx, identity)
         if dial is not None:
@@ -170,9 +185,8 @@ async def _converse(
         keypad.close()
         silence.stop()
         await session.aclose()
-    payload = call.finish("error")  # the sealed payload
-    await ports.deliver(payload)
-    return payload
+        await progress.stop()
+    return await _record_end(ports.recorder, call)
 
 
 async def _dial(
@@ -205,6 +219,69 @@ async def _dial(
         call.finish("voicemail", status="voicemail")
         return
     call.answered.set()
+
+
+class _Progress:
+    """Each step's result stored as it completes, and a heartbeat while the call lives, so
+    that a worker dying mid-call still leaves a payload for the orphan sweeper."""
+
+    def __init__(self, recorder: CallRecorder, call: Call, interval: float) -> None:
+        self._recorder, self._call, self._interval = recorder, call, interval
+        self._writes: set[asyncio.Task[None]] = set()
+        self._beating: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await _store(
+            "call_started", self._recorder.call_started(self._call.snapshot(), worker_id=WORKER_ID)
+        )
+        self._call.on_step_completed.append(self._step_completed)
+        self._beating = asyncio.create_task(self._beat(), name="call-heartbeat")
+
+    def _step_completed(self, step_id: str) -> None:
+        snapshot = self._call.snapshot()
+        write = self._recorder.step_completed(self._call.info.call_id, step_id, snapshot)
+        task = asyncio.create_task(_store("step_completed", write))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await _store("heartbeat", self._recorder.heartbeat(self._call.info.call_id))
+
+    async def stop(self) -> None:
+        if self._beating is not None:
+            self._beating.cancel()
+        await asyncio.gather(*self._writes)
+
+
+async def _store(what: str, write: Awaitable[None]) -> None:
+    """A store outage must not drop the call: the conversation goes on, the error is logged."""
+    try:
+        await write
+    except Exception as exc:
+        log.error("store.write_failed", write=what, error=type(exc).__name__)
+
+
+async def _record_end(recorder: CallRecorder, call: Call) -> Payload:
+    """Store the payload (and queue its webhooks); retried, since this is the one that counts.
+
+    Should the store stay down, the newest snapshot is already stored: the orphan sweeper
+    delivers it once the heartbeats stop."""
+    payload = call.finish("error")  # the sealed payload; "error" only if none was sealed
+    failure = call.dial_failure
+    for attempt in range(1, 4):
+        try:
+            await recorder.call_finished(
+                payload,
+                sip_status=failure.sip_status if failure else None,
+                retryable=failure.retryable if failure else None,
+            )
+            return payload
+        except Exception as exc:
+            log.error("payload.store_failed", attempt=attempt, error=type(exc).__name__)
+            await asyncio.sleep(attempt)
+    return payload
 
 
 def _not_connected(call: Call, failure: DialFailure) -> Payload:

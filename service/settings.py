@@ -13,6 +13,7 @@ import phonenumbers
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from flows.catalog import FlowCatalog
 from service.errors import ConfigError
 from service.store.settings import DatabaseSettings, WebhookSettings
 
@@ -118,6 +119,11 @@ def _e164(value: str) -> str:
     if number is None or not phonenumbers.is_valid_number(number):
         raise ValueError(f"expected an E.164 number such as +14155550123, not {value!r}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def flow_catalog(settings: Settings) -> FlowCatalog:
+    """The built-in flows plus those in INTAKE_FLOWS_DIR."""
+    return FlowCatalog([settings.flows_dir] if settings.flows_dir else [])
 
 
 def load_settings() -> Settings:

@@ -21,12 +21,12 @@ from livekit.agents.voice import room_io
 from flows.agent import IntakeAgent
 from flows.catalog import FlowCatalog
 from flows.errors import FlowError
-from flows.payload import Payload
 from service.errors import ConfigError
-from service.job import JobPorts, run_call_job
+from service.job import CallRecorder, JobPorts, run_call_job
 from service.logging import configure_job_logging
 from service.pipeline import build_pipeline, check_credentials
-from service.settings import Settings, load_settings
+from service.settings import Settings, flow_catalog, load_settings
+from service.store import CallStore
 from sip.dialing import Dialer, DialRequest, LiveKitDialer
 from sip.outcomes import DialFailure
 from sip.transfer import ColdTransferer, Transferer, WarmTransferer
@@ -37,7 +37,7 @@ log = structlog.get_logger("intake.worker")
 def check_worker_settings(settings: Settings) -> list[str]:
     """Fail fast on what would break calls; returns warnings about what is merely off."""
     check_credentials(settings)
-    catalog = catalog_for(settings)
+    catalog = flow_catalog(settings)
     for number, flow in settings.routes.items():
         try:
             catalog.load(flow)
@@ -67,7 +67,7 @@ def prewarm(proc: JobProcess) -> None:
     settings = load_settings()
     configure_job_logging(settings)
     proc.userdata["settings"] = settings
-    proc.userdata["catalog"] = catalog_for(settings)
+    proc.userdata["catalog"] = flow_catalog(settings)
     proc.userdata["vad"] = silero.VAD.load()
     freeze_startup_objects()
 
@@ -88,11 +88,9 @@ class _NoTrunk:
         return DialFailure("failed", False, None, "no outbound SIP trunk configured")
 
 
-def catalog_for(settings: Settings) -> FlowCatalog:
-    return FlowCatalog([settings.flows_dir] if settings.flows_dir else [])
-
-
-def live_ports(settings: Settings, catalog: FlowCatalog, vad: Any) -> JobPorts:
+def live_ports(
+    settings: Settings, catalog: FlowCatalog, vad: Any, recorder: CallRecorder
+) -> JobPorts:
 
     def dialer(ctx: JobContext) -> Dialer:
         trunk = settings.livekit.sip_outbound_trunk
@@ -123,9 +121,6 @@ def live_ports(settings: Settings, catalog: FlowCatalog, vad: Any) -> JobPorts:
             ),
         )
 
-    async def deliver(payload: Payload) -> None:
-        log.info("payload.sealed", status=payload.status, ended_reason=payload.ended_reason)
-
     return JobPorts(
         settings=settings,
         catalog=catalog,
@@ -133,17 +128,20 @@ def live_ports(settings: Settings, catalog: FlowCatalog, vad: Any) -> JobPorts:
         dialer=dialer,
         transferer=transferer,
         start_session=start_in_room,
-        deliver=deliver,
+        recorder=recorder,
         amd=settings.voice.answering_machine_detection,
     )
 
 
 async def entrypoint(ctx: JobContext) -> None:
     settings = ctx.proc.userdata.get("settings") or load_settings()
-    catalog = ctx.proc.userdata.get("catalog") or catalog_for(settings)
+    catalog = ctx.proc.userdata.get("catalog") or flow_catalog(settings)
     structlog.contextvars.bind_contextvars(job_id=ctx.job.id)
     try:
-        await run_call_job(ctx, live_ports(settings, catalog, ctx.proc.userdata.get("vad")))
+        endpoints = settings.webhooks.endpoints
+        async with await CallStore.open(settings.database.url, endpoints=endpoints) as store:
+            vad = ctx.proc.userdata.get("vad")
+            await run_call_job(ctx, live_ports(settings, catalog, vad, store))
     finally:
         ctx.delete_room()  # hangs up the phone side too
 

@@ -127,9 +127,12 @@ class CallStore:
             )
 
     @unavailable_as_store_error
-    async def call_finished(self, payload: Payload) -> None:
+    async def call_finished(
+        self, payload: Payload, *, sip_status: int | None = None, retryable: bool | None = None
+    ) -> None:
         """Store the final payload and queue it for every matching endpoint, atomically.
 
+        ``sip_status``/``retryable`` record why an outbound call never connected.
         Idempotent per call: once a call is finished, a second call is a no-op.
         """
         now, text = self._clock(), payload_text(payload)
@@ -143,11 +146,19 @@ class CallStore:
                 finished_at=now,
                 snapshot=text,
                 payload=text,
+                sip_status=sip_status,
+                retryable=retryable,
             )
             finished = await conn.execute(
                 statement.on_conflict_do_update(
                     index_elements=[calls.c.call_id],
-                    set_={"state": FINISHED, "finished_at": now, "payload": text},
+                    set_={
+                        "state": FINISHED,
+                        "finished_at": now,
+                        "payload": text,
+                        "sip_status": sip_status,
+                        "retryable": retryable,
+                    },
                     where=calls.c.state != FINISHED,
                 ).returning(calls.c.call_id)
             )

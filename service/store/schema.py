@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -65,6 +66,8 @@ calls = Table(
     Column("finished_at", UTCDateTime()),
     Column("snapshot", Text(), nullable=False),  # the payload if the call died now
     Column("payload", Text()),  # the final payload: the webhook body
+    Column("sip_status", Integer()),  # an outbound call that never connected: the SIP answer
+    Column("retryable", Boolean()),  # ... and whether dialing again can help
     Index("ix_calls_state_heartbeat", "state", "heartbeat_at"),
 )
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,8 @@ from flows.payload import Payload
 from service.job import JobPorts, run_call_job
 from service.pipeline import offline_pipeline
 from service.settings import Settings
+from service.store import CallStore
+from service.store.settings import EndpointSettings
 from sip.dialing import Dialer, LiveKitDialer
 from sip.transfer import ScriptedTransferer
 
@@ -32,11 +36,38 @@ TRUNK = "ST_outbound"
 
 
 @dataclass
+class Recorded:
+    """A CallRecorder that keeps everything in lists."""
+
+    started: list[str] = field(default_factory=list)
+    steps: list[tuple[str, str]] = field(default_factory=list)
+    finished: list[tuple[Payload, int | None, bool | None]] = field(default_factory=list)
+
+    async def call_started(self, snapshot: Payload, *, worker_id: str) -> None:
+        self.started.append(snapshot.call_id)
+
+    async def step_completed(self, call_id: str, step_id: str, snapshot: Payload) -> None:
+        self.steps.append((call_id, step_id))
+
+    async def heartbeat(self, call_id: str) -> None:
+        pass
+
+    async def call_finished(
+        self, payload: Payload, *, sip_status: int | None = None, retryable: bool | None = None
+    ) -> None:
+        self.finished.append((payload, sip_status, retryable))
+
+
+@dataclass
 class Harness:
     room: rtc.Room
-    delivered: list[Payload] = field(default_factory=list)
     live: asyncio.Future[LiveCall] = field(default_factory=asyncio.Future)
     transferer: ScriptedTransferer = field(default_factory=ScriptedTransferer)
+    recorder: Any = field(default_factory=Recorded)
+
+    @property
+    def delivered(self) -> list[Payload]:
+        return [payload for payload, _, _ in self.recorder.finished]
 
     def ports(self, settings: Settings, dialer: Callable[[JobContext], Dialer]) -> JobPorts:
         async def start_text(
@@ -45,9 +76,6 @@ class Harness:
             await session.start(agent)  # text mode: the test speaks for the caller
             self.live.set_result(LiveCall(agent.call, session, self.room))
 
-        async def deliver(payload: Payload) -> None:
-            self.delivered.append(payload)
-
         return JobPorts(
             settings=settings,
             catalog=FlowCatalog(),
@@ -55,7 +83,7 @@ class Harness:
             dialer=dialer,
             transferer=lambda _ctx, _identity: self.transferer,
             start_session=start_text,
-            deliver=deliver,
+            recorder=self.recorder,
             amd=False,
         )
 
@@ -281,3 +309,53 @@ def _no_dial() -> Dialer:
             raise AssertionError("an inbound call dials no one")
 
     return NeverDials()
+
+
+async def test_progress_and_payload_reach_the_store(tmp_path: Path) -> None:
+    """The real store: each step is saved as it completes, the payload with its outbox."""
+    endpoint = EndpointSettings.model_validate(
+        {"url": "http://127.0.0.1:1/hook", "secrets": ["whsec_" + "A" * 32]}
+    )
+    store = await CallStore.open(f"sqlite+aiosqlite:///{tmp_path}/calls.db", endpoints=[endpoint])
+    try:
+        harness = Harness(rtc.Room(), recorder=store)
+        async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
+            harness.room.emit(
+                "participant_connected",
+                sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"}),
+            )
+            live = await asyncio.wait_for(harness.live, 5)
+            await live.asked("patient.full_name")
+            await live.say("jane doe")
+            await live.asked("patient.date_of_birth")
+            await live.say("march fifth nineteen eighty")
+            await live.asked("patient.date_of_birth")
+            await live.say("yes")
+            await live.asked("contact.phone")
+            call_id = live.call.info.call_id
+            assert await store.get_payload(call_id) is None  # live: progress only
+            await asyncio.sleep(0.1)  # the step's write is in flight
+            with sqlite3.connect(tmp_path / "calls.db") as db:
+                rows = db.execute("select step_id from call_steps where call_id = ?", (call_id,))
+                assert [step for (step,) in rows] == ["patient"]
+            live.call.hangup()
+            payload = await result(task)
+        assert payload is not None
+        stored = await store.get_payload(call_id)
+        assert stored is not None and stored.results == payload.results
+        assert stored.results["patient"]["date_of_birth"] == "1980-03-05"
+        assert len(await store.outbox.of_call(call_id)) == 1  # one endpoint, one delivery
+    finally:
+        await store.close()
+
+
+async def test_a_failed_dial_is_recorded_with_its_sip_status(
+    livekit: FakeLiveKitServer, dialer: Callable[[JobContext], Dialer]
+) -> None:
+    livekit.fail_sip("+14155550123", 486)
+    harness = Harness(rtc.Room())
+    async with running_job(harness, harness.ports(settings(), dialer), outbound()) as task:
+        await result(task)
+    assert [(p.status, sip, retry) for p, sip, retry in harness.recorder.finished] == [
+        ("busy", 486, True)
+    ]
