@@ -7,8 +7,8 @@ words reach the agent 200 ms after they stop (STT), every model request takes 30
 answers). A turn is timed from the caller's words reaching the session to the agent's
 reply; the model's scripted delays inside it are subtracted, leaving what the session,
 tools, collector and parsers add. Memory is resident set size (VmRSS) growth per call.
-Last, the footprint of one job process as in the default process-per-job mode: a fresh
-interpreter that imports the worker, loads Silero VAD (prewarm) and runs one call.
+Then the same calls in the worker's default mode, one process per call (each prewarmed
+as a job process is: worker imports, Silero VAD), with its resident size.
 
     .venv/bin/python bench/concurrent_calls.py [--sizes 1 10 25]
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import statistics
 import subprocess
 import sys
@@ -44,7 +45,7 @@ from flows.simulator import (  # noqa: E402
 )
 from service.logging import configure_logging  # noqa: E402
 from service.settings import Settings  # noqa: E402
-from service.worker import freeze_startup_objects  # noqa: E402
+from service.worker import prepare_gc_for_calls, prewarm  # noqa: E402
 from sip.transfer import ScriptedTransferer  # noqa: E402
 
 SCENARIO = ROOT / "examples/scenarios/patient_intake/full_intake.yaml"
@@ -152,40 +153,61 @@ async def run_size(n: int) -> tuple[list[float], float, float]:
     return added, (peak - before) / n, time.perf_counter() - started
 
 
-JOB_PROCESS = """
-import asyncio, sys
-sys.path.insert(0, {root!r})
-from livekit.agents import JobProcess
-from livekit.agents.job import JobExecutorType
-import service.worker as worker
-proc = JobProcess(executor_type=JobExecutorType.PROCESS, user_arguments=None, http_proxy=None)
-worker.prewarm(proc)
-from flows.runner import prepare, run_prepared
-from flows.catalog import FlowCatalog
-from flows.simulator import SimulationOptions
-from pathlib import Path
-p = prepare(Path({scenario!r}), FlowCatalog(), SimulationOptions(), None)
-asyncio.run(run_prepared(p, SimulationOptions()))
-status = dict(l.split(":", 1) for l in open("/proc/self/status").read().splitlines() if ":" in l)
-print(int(status["VmRSS"].split()[0]) // 1024, int(status["VmHWM"].split()[0]) // 1024)
-"""
+def child() -> None:
+    """One job process: prewarm as the worker does, then one paced call when told to."""
+    from livekit.agents import JobProcess
+    from livekit.agents.job import JobExecutorType
+
+    prewarm(JobProcess(executor_type=JobExecutorType.PROCESS, user_arguments=None, http_proxy=None))
+    configure_logging(Settings(log_level="error"))
+    print("ready", flush=True)
+    sys.stdin.readline()  # "go"
+    added: list[float] = []
+    asyncio.run(one_call(added, 0.0))
+    print(json.dumps({"added": added, "rss_mb": rss_mb()}), flush=True)
 
 
-def job_process_footprint() -> tuple[int, int]:
-    code = JOB_PROCESS.format(root=str(ROOT), scenario=str(SCENARIO))
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
-    ).stdout.split()
-    return int(out[-2]), int(out[-1])
+def run_processes(n: int) -> tuple[list[float], float]:
+    """N job processes, one call each, released over the arrival window."""
+    script = str(Path(__file__).resolve())
+    children = [
+        subprocess.Popen(
+            [sys.executable, script, "--child"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(n)
+    ]
+    for process in children:  # start-up (imports, VAD) is not part of a call
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    for process in children:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+        time.sleep(ARRIVAL_WINDOW / n)
+    added: list[float] = []
+    rss: list[float] = []
+    for process in children:
+        out, _ = process.communicate(timeout=120)
+        report = json.loads(out.strip().splitlines()[-1])
+        added += report["added"]
+        rss.append(report["rss_mb"])
+    return added, statistics.mean(rss)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 25])
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child()
+        return
     configure_logging(Settings(log_level="error"))
     asyncio.run(run_size(1))  # warm-up: imports, caches, first-call costs
-    freeze_startup_objects()  # as the worker does after prewarm
+    prepare_gc_for_calls()  # as the worker does after prewarm
     print(
         f"{'calls':>5} {'turns':>6} {'added p50':>10} {'added p95':>10} {'MB/call':>8} {'wall':>7}"
     )
@@ -197,8 +219,12 @@ def main() -> None:
             f"{n:5} {len(added):6} {p50:8.1f}ms {p95:8.1f}ms {per_call:8.1f} {wall:6.1f}s",
             flush=True,
         )
-    rss, peak = job_process_footprint()
-    print(f"one job process (worker, Silero VAD, one call): {rss} MB resident, {peak} MB peak")
+    print("process per call (the worker's default; each: imports, Silero VAD, one call):")
+    for n in args.sizes:
+        added, rss = run_processes(n)
+        p50 = statistics.median(added) * 1000
+        p95 = statistics.quantiles(added, n=20)[-1] * 1000
+        print(f"{n:5} {len(added):6} {p50:8.1f}ms {p95:8.1f}ms {rss:6.0f} MB/process", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ A ``CallEnding`` completes a task with an exception, unwinding to the root agent
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -32,9 +33,17 @@ class StepResult:
 class FlowTask(AgentTask[ResultT], Generic[ResultT]):
     """What the welcome and step tasks share: acting on replies, inputs beside the model."""
 
-    def __init__(self, call: Call, *, instructions: str) -> None:
-        super().__init__(instructions=instructions)
+    def __init__(
+        self,
+        call: Call,
+        *,
+        instructions: str,
+        tools: Callable[[Any], list[llm.Tool | llm.Toolset]],
+    ) -> None:
+        # The tools close over this task; building them here (not with update_tools on
+        # entry) saves livekit a second scan and schema build on every step.
         self.call = call
+        super().__init__(instructions=instructions, tools=tools(self))
 
     def begin(self) -> Reply:
         raise NotImplementedError
@@ -45,15 +54,11 @@ class FlowTask(AgentTask[ResultT], Generic[ResultT]):
     async def on_enter(self) -> None:
         # An exception escaping on_enter would leave the awaiting agent waiting forever.
         try:
-            await self.install_tools()
             self.call.active = self
             self.deliver(self.begin())
         except Exception:
             self.call.log.exception("task.error", task=type(self).__name__)
             self.end(CallEnding("error"))
-
-    async def install_tools(self) -> None:
-        """Tools are built on entry (not in __init__) so a failure here is caught above."""
 
     async def on_exit(self) -> None:
         if self.call.active is self:
@@ -115,10 +120,7 @@ class WelcomeTask(FlowTask[None]):
     """The welcome question ("is now a good time?"); a no ends the call as declined."""
 
     def __init__(self, call: Call) -> None:
-        super().__init__(call, instructions=welcome_instructions(call.spec))
-
-    async def install_tools(self) -> None:
-        await self.update_tools(welcome_tools(self))
+        super().__init__(call, instructions=welcome_instructions(call.spec), tools=welcome_tools)
 
     def begin(self) -> Reply:
         return self.call.collector.begin_welcome()
@@ -132,11 +134,7 @@ class StepTask(FlowTask[StepResult]):
 
     def __init__(self, call: Call, step: StepSpec) -> None:
         self.step = step
-        super().__init__(call, instructions=step_instructions(call.spec, step))
-
-    async def install_tools(self) -> None:
-        # TaskGroup has already added its out_of_scope tool; keep it beside ours.
-        await self.update_tools([*step_tools(self), *self.tools])
+        super().__init__(call, instructions=step_instructions(call.spec, step), tools=step_tools)
 
     def begin(self) -> Reply:
         return self.call.collector.enter_step(self.step.id)

@@ -69,6 +69,26 @@ def _forward(task: FlowTask[Any], answer: Callable[[], Reply]) -> None:
     task.answer_for_model(reply)
 
 
+Handler = Callable[[dict[str, object]], Awaitable[str | None]]
+
+
+def _tool(name: str, description: str, handler: Handler, **params: dict[str, Any]) -> llm.Tool:
+    """A tool with its JSON schema written out: no docstring parsing or argument model for
+    livekit to build each time a step's task is created. livekit passes the handler the
+    model's arguments as ``raw_arguments`` (the parameter's name is what it looks for)."""
+    schema = {
+        "name": name,
+        "description": description,
+        "parameters": {"type": "object", "properties": params, "required": list(params)},
+    }
+
+    return function_tool(handler, raw_schema=schema)
+
+
+def _text(description: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "string", "description": description, **extra}
+
+
 def _record_tool(
     task: FlowTask[Any],
     path: str,
@@ -80,50 +100,41 @@ def _record_tool(
     description = f"Record {subject} as soon as they give it. Pass {_FORMATS[field.type]}."
     if isinstance(field, ChoiceField):
         description += " One of: " + ", ".join(o.spoken for o in field.options) + "."
-    schema = {
-        "name": name,
-        "description": description,
-        "parameters": {
-            "type": "object",
-            "properties": {"value": {"type": "string", "description": _FORMATS[field.type]}},
-            "required": ["value"],
-        },
-    }
 
     async def record(raw_arguments: dict[str, object]) -> None:
         value = str(raw_arguments.get("value") or "")
         _forward(task, lambda: task.call.collector.record(path, value))
 
-    return function_tool(record, raw_schema=schema)
+    return _tool(name, description, record, value=_text(_FORMATS[field.type]))
 
 
 def _yes_no_tool(task: FlowTask[Any]) -> llm.Tool:
-    @function_tool(name="answer_yes_no")
-    async def answer_yes_no(answer: str) -> None:
-        """Record the caller's reply to the yes/no question you just asked (a read-back to
-        confirm, "any more?", "is the number you're on the best one?", the welcome question).
-
-        Args:
-            answer: yes or no, or their words when they add a correction ("no, it's 0199").
-        """
+    async def answer_yes_no(raw_arguments: dict[str, object]) -> None:
+        answer = str(raw_arguments.get("answer") or "")
         _forward(task, lambda: task.call.collector.answer(answer))
 
-    return answer_yes_no
+    return _tool(
+        "answer_yes_no",
+        "Record the caller's reply to the yes/no question you just asked (a read-back to "
+        'confirm, "any more?", "is the number you\'re on the best one?", the welcome question).',
+        answer_yes_no,
+        answer=_text('yes or no, or their words when they add a correction ("no, it\'s 0199")'),
+    )
 
 
 def _skip_tool(task: FlowTask[Any]) -> llm.Tool:
-    @function_tool(name="skip_question")
-    async def skip_question() -> None:
-        """The caller does not know, or does not want to answer, the current question."""
+    async def skip_question(raw_arguments: dict[str, object]) -> None:
         _forward(task, task.call.collector.skip)
 
-    return skip_question
+    return _tool(
+        "skip_question",
+        "The caller does not know, or does not want to answer, the current question.",
+        skip_question,
+    )
 
 
 def _person_tool(task: FlowTask[Any]) -> llm.Tool:
-    @function_tool(name="transfer_to_person")
-    async def transfer_to_person() -> str:
-        """The caller asks to speak with a person (a human, an agent, the front desk)."""
+    async def transfer_to_person(raw_arguments: dict[str, object]) -> str:
         call = task.call
         if not call.can_transfer("caller_request"):
             pending = call.collector.pending
@@ -132,40 +143,27 @@ def _person_tool(task: FlowTask[Any]) -> llm.Tool:
         task.end(CallEnding("caller_request"))
         raise StopResponse()  # the root agent announces the transfer
 
-    return transfer_to_person
+    return _tool(
+        "transfer_to_person",
+        "The caller asks to speak with a person (a human, an agent, the front desk).",
+        transfer_to_person,
+    )
 
 
 def _emergency_tool(task: FlowTask[Any]) -> llm.Tool:
-    @function_tool(name="report_emergency")
-    async def report_emergency() -> str:
-        """The caller describes a medical emergency or a danger to themselves or others."""
+    async def report_emergency(raw_arguments: dict[str, object]) -> None:
         task.end(CallEnding("emergency"))
         raise StopResponse()  # the root agent says the safety message
 
-    return report_emergency
+    return _tool(
+        "report_emergency",
+        "The caller describes a medical emergency or a danger to themselves or others.",
+        report_emergency,
+    )
 
 
 def _correct_tool(task: StepTask) -> llm.Tool:
     collector = task.call.collector
-    paths = collector.spec.field_paths()
-    schema = {
-        "name": "correct_earlier_answer",
-        "description": (
-            'The caller wants to change an answer they already gave ("I gave you the wrong '
-            'email"). Only that answer is asked again; everything else is kept.'
-        ),
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "field": {
-                    "type": "string",
-                    "enum": paths,
-                    "description": "The step.field path of the answer to change.",
-                }
-            },
-            "required": ["field"],
-        },
-    }
 
     async def correct_earlier_answer(raw_arguments: dict[str, object]) -> None:
         path = str(raw_arguments.get("field") or "")
@@ -182,4 +180,12 @@ def _correct_tool(task: StepTask) -> llm.Tool:
         await regress(task_ids=[step_id])
         raise StopResponse()  # the re-created step asks for the reopened field
 
-    return function_tool(correct_earlier_answer, raw_schema=schema)
+    return _tool(
+        "correct_earlier_answer",
+        'The caller wants to change an answer they already gave ("I gave you the wrong '
+        'email"). Only that answer is asked again; everything else is kept.',
+        correct_earlier_answer,
+        field=_text(
+            "The step.field path of the answer to change.", enum=collector.spec.field_paths()
+        ),
+    )
