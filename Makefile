@@ -28,8 +28,11 @@ typecheck: $(BIN)/intake
 test: $(BIN)/intake
 	$(BIN)/pytest -q
 
+## bench: every benchmark; figures are recorded in the README (PostgreSQL as for the tests)
 bench: $(BIN)/intake
 	$(BIN)/python bench/simulate_flows.py
+	$(BIN)/python bench/concurrent_calls.py
+	$(BIN)/python bench/deliveries.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

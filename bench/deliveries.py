@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from flows.ids import new_call_id  # noqa: E402
 from flows.payload import Payload  # noqa: E402
 from service.store import CallStore  # noqa: E402
-from service.store.settings import EndpointSettings  # noqa: E402
+from service.store_settings import EndpointSettings  # noqa: E402
 
 SECRET = "whsec_" + "YmVuY2htYXJrLXNlY3JldC1rZXktMzJieXRlcyE="
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"

@@ -69,7 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    configure_logging(Settings(log_level="warning"))
+    configure_logging(Settings(log_level="error"))
     print(f"{'flow':20} {'turns':>5} {'median':>8} {'p95':>8} {'per turn':>9} {'process':>8}")
     for flow, relative in SCENARIOS.items():
         scenario = ROOT / relative

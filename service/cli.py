@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -157,5 +159,18 @@ def _fail(message: str) -> int:
     return 2
 
 
+def run() -> None:
+    """The console script: run, flush, and leave without tearing the interpreter down.
+
+    Once a command has printed its result, unloading livekit's native libraries and
+    collecting every object would only add most of a second to each invocation.
+    """
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

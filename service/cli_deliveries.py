@@ -10,17 +10,18 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from flows.payload import Payload
 from service.cli_context import settings_of
-from service.delivery.dispatcher import Report
-from service.delivery.process import attempt_now, serve_until_signalled
 from service.errors import ServiceError
 from service.settings import Settings
-from service.store import CallStore, DeliveryRecord
+
+if TYPE_CHECKING:  # the store and delivery stack load only for the commands that use them
+    from service.delivery.dispatcher import Report
+    from service.store import CallStore, DeliveryRecord
 
 T = TypeVar("T")
 
@@ -31,6 +32,8 @@ calls_app = typer.Typer(help="Stored calls and their payloads.", no_args_is_help
 
 
 def _with_store(settings: Settings, work: Callable[[CallStore], Awaitable[T]]) -> T:
+    from service.store import CallStore
+
     async def run() -> T:
         endpoints = settings.webhooks.endpoints
         async with await CallStore.open(settings.database.url, endpoints=endpoints) as store:
@@ -63,6 +66,8 @@ def deliver_payload(settings: Settings, payload: Payload) -> None:
         ids = await store.outbox.of_call(payload.call_id)
         if not ids:
             _progress(f"no webhook endpoint takes flow {payload.flow}; the payload is stored")
+        from service.delivery.process import attempt_now
+
         return await attempt_now(store, settings.webhooks, ids)
 
     for report in _with_store(settings, work):
@@ -108,6 +113,8 @@ def replay(
     async def work(store: CallStore) -> list[Report]:
         ids = await store.outbox.replay(None if failed else delivery_id)
         _progress(f"replaying {len(ids)} deliveries")
+        from service.delivery.process import attempt_now
+
         return await attempt_now(store, settings.webhooks, ids)
 
     reports = _with_store(settings, work)
@@ -131,4 +138,6 @@ def deliver_command(ctx: typer.Context) -> None:
     settings = settings_of(ctx)
     if not settings.webhooks.endpoints:
         _progress("no endpoints in INTAKE_WEBHOOKS__ENDPOINTS: payloads are kept, not sent")
+    from service.delivery.process import serve_until_signalled
+
     asyncio.run(serve_until_signalled(settings.database.url, settings.webhooks))

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flows.catalog import FlowCatalog
 from service.errors import ConfigError
-from service.store.settings import DatabaseSettings, WebhookSettings
+from service.store_settings import DatabaseSettings, WebhookSettings
 
 ENV_PREFIX = "INTAKE_"
 

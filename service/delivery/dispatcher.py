@@ -36,7 +36,7 @@ from service.store import (
     Verdict,
     utc_now,
 )
-from service.store.settings import WebhookSettings
+from service.store_settings import WebhookSettings
 
 log = structlog.get_logger("intake.delivery")
 

@@ -13,7 +13,7 @@ import structlog
 
 from service.delivery.dispatcher import Deliverer, Report, pause
 from service.store import CallStore, StoreError
-from service.store.settings import WebhookSettings
+from service.store_settings import WebhookSettings
 
 log = structlog.get_logger("intake.delivery")
 

@@ -24,7 +24,7 @@ from service.store.engine import create_engine, migrate, unavailable_as_store_er
 from service.store.errors import StoreUnavailableError, UnknownCallError
 from service.store.outbox import Outbox
 from service.store.schema import FINISHED, LIVE, PENDING, call_steps, calls, deliveries
-from service.store.settings import EndpointSettings
+from service.store_settings import EndpointSettings
 
 
 def payload_text(payload: Payload) -> str:

@@ -18,7 +18,7 @@ from flows.payload import Payload
 from service.delivery import Deliverer
 from service.store import CallStore
 from service.store.schema import delivery_attempts
-from service.store.settings import WebhookSettings
+from service.store_settings import WebhookSettings
 
 if TYPE_CHECKING:
     from conftest import FakeClock, Received, WebhookReceiver

@@ -22,7 +22,7 @@ from standardwebhooks.webhooks import Webhook
 
 from flows.payload import Payload
 from service.store import CallStore
-from service.store.settings import EndpointSettings
+from service.store_settings import EndpointSettings
 
 if TYPE_CHECKING:
     from conftest import FakeClock, WebhookReceiver

@@ -28,7 +28,7 @@ from service.job import JobPorts, run_call_job
 from service.pipeline import offline_pipeline
 from service.settings import Settings
 from service.store import CallStore
-from service.store.settings import EndpointSettings
+from service.store_settings import EndpointSettings
 from sip.dialing import Dialer, LiveKitDialer
 from sip.transfer import ScriptedTransferer
 

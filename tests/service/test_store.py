@@ -17,7 +17,7 @@ from flows.payload import Payload
 from service.store import CallStore, StoreUnavailableError, UnknownCallError, UnknownDeliveryError
 from service.store.engine import create_engine
 from service.store.schema import call_steps, calls, deliveries, metadata
-from service.store.settings import EndpointSettings
+from service.store_settings import EndpointSettings
 
 if TYPE_CHECKING:
     from conftest import FakeClock
