@@ -178,7 +178,7 @@ class EmailField(FieldBase):
     type: Literal["email"]
 
 
-ScalarField = Annotated[
+_Scalars = (
     TextField
     | NameField
     | YesNoField
@@ -188,9 +188,9 @@ ScalarField = Annotated[
     | AlphanumericField
     | DateField
     | PhoneField
-    | EmailField,
-    Field(discriminator="type"),
-]
+    | EmailField
+)
+ScalarField = Annotated[_Scalars, Field(discriminator="type")]
 
 
 class ItemSpec(SpecModel):
@@ -223,20 +223,7 @@ class ListField(FieldBase):
     max_items: Annotated[int, Field(ge=1, le=50)] = 20
 
 
-FieldSpec = Annotated[
-    TextField
-    | NameField
-    | YesNoField
-    | ChoiceField
-    | IntegerField
-    | DigitsField
-    | AlphanumericField
-    | DateField
-    | PhoneField
-    | EmailField
-    | ListField,
-    Field(discriminator="type"),
-]
+FieldSpec = Annotated[_Scalars | ListField, Field(discriminator="type")]
 
 KEYPAD_TYPES = frozenset({"yes_no", "choice", "integer", "digits", "date", "phone"})
 
