@@ -21,7 +21,9 @@ _STRONG_YES = Phrases.of(
     that is right, that's correct, that is correct, absolutely, of course, definitely,
     certainly, exactly, indeed, affirmative, sounds good, go ahead, please do, uh-huh,
     uh huh, mhm, mm-hmm, mm hmm, mhmm, yes please, you got it, you bet, yes sir,
-    yes ma'am, no problem, not a problem
+    yes ma'am, no problem, not a problem, fine, that's fine, that is fine, go for it,
+    i guess so, why not, i have a few minutes, i have a minute, i have time, i've got time,
+    i've got a minute, now is fine, now is good, now works
     """
 )
 _WEAK_YES = Phrases.of(
@@ -38,7 +40,11 @@ _NO = Phrases.of(
     absolutely not, definitely not, of course not, certainly not, uh-uh, uh uh, nuh-uh,
     i don't, i dont, i do not, i didn't, i did not, i'm not, im not, i am not, it isn't,
     it is not, it's not, its not, it wasn't, it was not, i haven't, i have not, i won't,
-    we don't, i don't think so, not that i know of, false
+    we don't, i don't think so, not that i know of, false, not a good time, bad time,
+    now is not a good time, now isn't a good time, not right now, i'm busy, im busy,
+    i am busy, call back later, call me back later, can you call back later,
+    can you call me back later, call me later, another time, not interested,
+    i'm not interested, i am not interested
     """
 )
 # Hedges anywhere make the answer ambiguous, whatever it led with.
@@ -55,7 +61,7 @@ _BARE_YES = frozenset({"yes", "yeah", "yep", "yup", "correct"})
 _BARE_NO = frozenset({"no", "nope", "nah", "incorrect"})
 # What may follow a weak phrase: politeness and agreement ("okay, thanks", "I do, yes").
 _POLITE = frozenset({"please", "thanks", "thank", "you", "sir", "ma'am", "so", "too"})
-_LEADING_NOISE = FILLERS | {"oh", "well", "so", "and"}
+_LEADING_NOISE = FILLERS | {"oh", "well", "so", "and", "sorry"}
 _TABLES = (_STRONG_YES, _WEAK_YES, _NO)
 _EXPECTED = "expected yes or no"
 

@@ -99,3 +99,21 @@ def test_no(said: str) -> None:
 def test_ambiguous_or_unrelated(said: str) -> None:
     with pytest.raises(AnswerError, match="expected yes or no"):
         parse_yes_no(said)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I have a few minutes", True),
+        ("sure, now is fine", True),
+        ("that's fine", True),
+        ("go for it", True),
+        ("sorry, I'm busy", False),
+        ("now is not a good time", False),
+        ("can you call me back later", False),
+        ("I'm not interested", False),
+    ],
+)
+def test_welcome_question_answers(text: str, expected: bool) -> None:
+    """How people answer "is now a good time for a two-minute survey?"."""
+    assert parse_yes_no(text) is expected
