@@ -59,10 +59,15 @@ _SKIP = re.compile(
 )
 
 
+_NOTHING = re.compile(r"^ (?:no|nope|nah|none|nothing)(?: thanks| thank you)? $")
+
+
 def wants_skip(text: str) -> bool:
-    """A short refusal or "I don't know"; a long answer that merely contains one is an answer."""
+    """A short refusal or "I don't know"; a long answer that merely contains one is an answer.
+
+    A bare "no" counts: "anything else to tell us?" - "no" is not a comment."""
     said = normalize(text)
-    return len(said.split()) <= 7 and bool(_SKIP.search(said))
+    return (len(said.split()) <= 7 and bool(_SKIP.search(said))) or bool(_NOTHING.match(said))
 
 
 _CORRECTION = re.compile(

@@ -81,8 +81,10 @@ def _route(collector: Collector, words: str, tools: Collection[str]) -> Decision
 
 
 def _parses(collector: Collector, field_spec: Any, words: str) -> bool:
-    """Whether an answer that sounds like "not sure" is a real option (e.g. budget 'unknown')."""
-    if field_spec.type not in ("choice", "yes_no"):
+    """Whether an answer that sounds like a refusal is a real answer: budget "not sure" is
+    the option 'unknown', "no" answers a yes/no field, "none" is an empty allergy list.
+    Free text and names take any words, so for them a refusal is a refusal."""
+    if field_spec.type in ("text", "name"):
         return False
     try:
         parse_value(field_spec, words, collector.ctx)

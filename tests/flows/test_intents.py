@@ -54,6 +54,8 @@ def test_emergency_phrase(text: str, expected: str | None) -> None:
         ("no thanks", True),
         ("I'm not sure, I've been feeling dizzy and tired for about a week", False),
         ("penicillin", False),
+        ("no", True),
+        ("nope, thank you", True),
     ],
 )
 def test_wants_skip(text: str, expected: bool) -> None:

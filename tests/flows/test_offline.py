@@ -86,3 +86,18 @@ def test_decide_never_raises(intake: FlowSpec, text: str) -> None:
 
     c = collector_at(intake, AnswerContext("US", date(2026, 11, 27)), "contact")
     decide(c, text, STEP_TOOLS)
+
+
+def test_a_bare_no_is_no_comment_but_still_answers_yes_no_and_lists(
+    catalog: object, intake: FlowSpec, ctx: AnswerContext
+) -> None:
+    from flows.catalog import FlowCatalog
+
+    feedback = FlowCatalog().load("customer_feedback")
+    c = collector_at(feedback, ctx, "comments")
+    assert decide(c, "no", {"record_comments", "skip_question"}).tool == "skip_question"
+    c = collector_at(intake, ctx, "allergies")
+    assert decide(c, "none", {"record_allergies", "skip_question"}).tool == "record_allergies"
+    c = collector_at(intake, ctx, "visit")
+    c.answer("knee pain")
+    assert decide(c, "no", {"record_new_patient", "skip_question"}).tool == "record_new_patient"
