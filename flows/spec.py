@@ -125,10 +125,6 @@ class FlowSpec(SpecModel):
                         return field
         raise KeyError(path)
 
-    def step_of(self, path: str) -> StepSpec:
-        step_id = path.partition(".")[0]
-        return next(step for step in self.steps if step.id == step_id)
-
     def condition_path(self, step: StepSpec, field: FieldSpec) -> str | None:
         """The full path of the field that ``field.when`` tests."""
         if field.when is None:

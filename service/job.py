@@ -26,7 +26,7 @@ from flows.catalog import FlowCatalog
 from flows.collector import Collector
 from flows.errors import FlowError
 from flows.ids import new_call_id
-from flows.payload import Payload
+from flows.payload import Direction, Payload
 from service.pipeline import Pipeline
 from service.settings import Settings
 from sip.dialing import Dialer, DialRequest, OutboundJob, dialable, parse_job_metadata
@@ -120,7 +120,7 @@ async def _outbound(ctx: JobContext, ports: JobPorts, job: OutboundJob) -> Paylo
 def _info(
     ctx: JobContext,
     call_id: str,
-    direction: Any,
+    direction: Direction,
     from_: str | None,
     to: str | None,
     metadata: dict[str, Any],
