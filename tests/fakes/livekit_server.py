@@ -35,6 +35,8 @@ from google.protobuf.message import DecodeError, Message
 from livekit.api.access_token import Claims, SIPGrants, TokenVerifier, VideoGrants
 from livekit.protocol import agent_dispatch, models, room, sip
 
+from fakes.local_http import LocalServer
+
 # Twirp error code -> HTTP status (twitchtv/twirp ServerHTTPStatusFromErrorCode), codes used here.
 TWIRP_HTTP_STATUS = {
     "bad_route": 404,
@@ -157,7 +159,7 @@ class RecordedRequest:
     claims: Claims | None
 
 
-class FakeLiveKitServer:
+class FakeLiveKitServer(LocalServer):
     """LiveKit's RoomService, SIP and AgentDispatchService on 127.0.0.1, state in memory.
 
     Rooms come into being through CreateRoom, CreateSIPParticipant, CreateDispatch or
@@ -177,27 +179,15 @@ class FakeLiveKitServer:
         self.outbound_trunks: dict[str, sip.SIPOutboundTrunkInfo] = {}
         self._sip_failures: dict[str, tuple[int, str | None]] = {}
         self._transfer_failure: tuple[int, str | None, str] | None = None
-        self._runner: web.AppRunner | None = None
+        super().__init__()
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_route("*", "/{path:.*}", self._handle)
 
     @property
     def url(self) -> str:
         """``http://127.0.0.1:<port>``, for ``LiveKitAPI(url, ...)``, while running."""
-        if self._runner is None:
-            raise RuntimeError("FakeLiveKitServer is not running; use `async with`")
-        return "http://{}:{}".format(*self._runner.addresses[0])
-
-    async def __aenter__(self) -> FakeLiveKitServer:
-        app = web.Application()
-        app.router.add_route("*", "/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        return self.origin
 
     def calls(self, method: str) -> list[Message]:
         """The decoded requests of ``method`` (e.g. "CreateSIPParticipant"), oldest first."""

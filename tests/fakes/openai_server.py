@@ -34,6 +34,8 @@ from typing import Any
 
 from aiohttp import web
 
+from fakes.local_http import LocalServer
+
 ARGUMENT_PIECE = 7  # characters of tool-call arguments per chunk
 
 
@@ -51,7 +53,7 @@ class Reply:
 Responder = Callable[[dict[str, Any]], Reply]
 
 
-class ScriptedOpenAIServer:
+class ScriptedOpenAIServer(LocalServer):
     """OpenAI's streaming Chat Completions on 127.0.0.1; every reply comes from the responder.
 
     ``requests`` holds every chat completion body received (parsed JSON), including the ones
@@ -62,28 +64,16 @@ class ScriptedOpenAIServer:
         self.requests: list[dict[str, Any]] = []
         self._responder: Responder | None = None
         self._failures: deque[int] = deque()
-        self._runner: web.AppRunner | None = None
+        super().__init__()
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>/v1``, for ``openai.LLM(base_url=...)``, while running."""
-        if self._runner is None:
-            raise RuntimeError("ScriptedOpenAIServer is not running; use `async with`")
-        return "http://{}:{}/v1".format(*self._runner.addresses[0])
-
-    async def __aenter__(self) -> ScriptedOpenAIServer:
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", self._chat)
-        app.router.add_get("/v1/models", self._models)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        return self.origin + "/v1"
 
     def script(self, responder: Responder) -> None:
         """Decide each reply from the request body (``messages``, ``tools``, ...). Should the
