@@ -29,7 +29,7 @@ from flows.payload import (
     template_summary,
     timestamp,
 )
-from flows.spec import FlowSpec, TransferReason
+from flows.spec import ALL_TRANSFER_REASONS, FlowSpec, TransferReason
 from sip.keypad import entry_length
 from sip.outcomes import DialFailure
 from sip.transfer import Transferer, TransferRequest
@@ -85,12 +85,6 @@ _STATUS_BY_REASON: dict[EndedReason, CallStatus] = {
     "busy": "busy",
     "error": "failed",
 }
-_TRANSFER_REASONS: dict[EndedReason, TransferReason] = {
-    "caller_request": "caller_request",
-    "collection_failed": "collection_failed",
-    "emergency": "emergency",
-    "error": "error",
-}
 
 
 class Call:
@@ -143,10 +137,9 @@ class Call:
         return bool(transfer and reason in transfer.triggers and self.transfer_destination)
 
     def transfer_reason(self, reason: EndedReason) -> TransferReason | None:
-        transfer_reason = _TRANSFER_REASONS.get(reason)
-        if transfer_reason is None or not self.can_transfer(transfer_reason):
+        if reason not in ALL_TRANSFER_REASONS:  # the endings a person could take over
             return None
-        return transfer_reason
+        return reason if self.can_transfer(reason) else None
 
     async def transfer_to_human(self, reason: TransferReason) -> TransferOutcome:
         destination = self.transfer_destination

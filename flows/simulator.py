@@ -138,6 +138,13 @@ async def simulate(
     return await run_call(call, ScenarioCaller(scenario), transcript=transcript)
 
 
+def text_session(model: llm.LLM[Any]) -> AgentSession[None]:
+    """A session with no audio: text in, text out, turns ended by whoever drives it."""
+    return AgentSession[None](
+        llm=model, vad=None, turn_handling={"turn_detection": "manual"}, user_away_timeout=None
+    )
+
+
 async def run_call(
     call: Call,
     caller: Caller,
@@ -153,12 +160,7 @@ async def run_call(
     room = rtc.Room()
     with fake_job_context(room=room, job_id=call.info.job_id) as job:
         keypad = attach_keypad(room, call.keypad, call.keypad_entry_length)
-        session = AgentSession[None](
-            llm=model or OfflineLLM(call.collector),
-            vad=None,
-            turn_handling={"turn_detection": "manual"},
-            user_away_timeout=None,
-        )
+        session = text_session(model or OfflineLLM(call.collector))
         caller.attach(call)
         driver = _Driver(call, session, keypad, room, caller, say)
         try:

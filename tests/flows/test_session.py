@@ -12,13 +12,14 @@ from collections.abc import AsyncIterator
 import pytest
 from calls import LiveCall
 from livekit import rtc
-from livekit.agents import AgentSession, llm
+from livekit.agents import llm
 from livekit.agents.llm import StopResponse
 from livekit.agents.testing import fake_job_context
 
 from flows.agent import IntakeAgent
 from flows.call import Call, CallInfo
 from flows.offline import OfflineLLM
+from flows.simulator import text_session
 from flows.spec import FlowSpec
 from flows.tasks import StepTask
 from sip.keypad import attach_keypad
@@ -44,12 +45,7 @@ async def start(call: Call) -> AsyncIterator[LiveCall]:
     room = rtc.Room()
     with fake_job_context(room=room) as job:
         keypad = attach_keypad(room, call.keypad, call.keypad_entry_length)
-        session = AgentSession[None](
-            llm=OfflineLLM(call.collector),
-            vad=None,
-            turn_handling={"turn_detection": "manual"},
-            user_away_timeout=None,
-        )
+        session = text_session(OfflineLLM(call.collector))
         await session.start(IntakeAgent(call))
         try:
             yield LiveCall(call, session, room)
