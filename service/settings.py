@@ -56,11 +56,31 @@ class VoiceSettings(BaseModel):
     transfer_mode: Literal["warm", "cold"] = "warm"  # warm needs LiveKit Cloud to merge
 
 
+# Calls one worker takes at once when INTAKE_WORKER__MAX_CALLS is unset. Threads share one
+# process (about 2 MB per call, bench/concurrent_calls.py); a job process costs about 210 MB.
+DEFAULT_MAX_CALLS = {"thread": 25, "process": 10}
+
+
 class WorkerSettings(BaseModel):
     idle_processes: int = Field(default=2, ge=0)
     drain_timeout: int = Field(default=1800, ge=0)  # seconds running calls may take to finish
     job_executor: Literal["process", "thread"] = "process"
     http_port: int = Field(default=8081, ge=0, le=65535)  # health checks; 0 picks a free one
+    max_calls: int | None = Field(default=None, ge=1, le=500)  # unset: DEFAULT_MAX_CALLS
+    # A job process above this (PSS) is killed; a warning comes at 80 %. 0: no limit.
+    job_memory_limit_mb: int = Field(default=1024, ge=0, le=65536)
+    connect_retries: int = Field(default=16, ge=0, le=1000)  # to LiveKit, then exit 1
+
+    @field_validator("job_memory_limit_mb")
+    @classmethod
+    def _room_for_a_call(cls, value: int) -> int:
+        if 0 < value < 256:
+            raise ValueError("0 (no limit) or at least 256: a job process starts near 200 MB")
+        return value
+
+    @property
+    def call_limit(self) -> int:
+        return self.max_calls or DEFAULT_MAX_CALLS[self.job_executor]
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,62 @@
+"""A worker with one running call, for the shutdown tests (run as a script by test_worker.py).
+
+The real ``AgentServer`` and ``serve`` of ``intake worker``, the thread executor, and one job
+started the way livekit starts a simulated job (``simulate_job(fake_job=True)``, a mock
+room); its entrypoint stands for a call that lasts ``STUB_CALL_SECONDS``. LiveKit itself is
+unreachable (the worker keeps retrying), which does not stop a job that is already running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import structlog
+from livekit.agents import AgentServer, JobContext, JobExecutorType
+
+from service.logging import configure_logging
+from service.settings import load_settings
+from service.worker_run import serve
+
+log = structlog.get_logger("stub")
+
+
+async def a_call(ctx: JobContext) -> None:
+    log.info("stub.call_started")
+    try:
+        await asyncio.sleep(float(os.environ["STUB_CALL_SECONDS"]))
+    except asyncio.CancelledError:
+        log.info("stub.call_cut")
+        raise
+    log.info("stub.call_ended")
+    ctx.shutdown()
+
+
+async def main() -> int:
+    settings = load_settings()
+    configure_logging(settings)
+    livekit = settings.livekit
+    assert livekit.api_key is not None and livekit.api_secret is not None
+    server = AgentServer(
+        ws_url=livekit.url,
+        api_key=livekit.api_key.get_secret_value(),
+        api_secret=livekit.api_secret.get_secret_value(),
+        job_executor_type=JobExecutorType.THREAD,
+        num_idle_processes=1,
+        max_retry=settings.worker.connect_retries,
+        port=0,
+    )
+    server.rtc_session(a_call)
+    server.on(
+        "worker_started",
+        lambda: asyncio.ensure_future(server.simulate_job("stub-room", fake_job=True)),
+    )
+    stopped = await serve(server, settings, dev=False)
+    if stopped.reason:
+        print(f"stub: {stopped.reason}", file=sys.stderr)
+    return stopped.code
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
