@@ -56,8 +56,9 @@ class VoiceSettings(BaseModel):
     transfer_mode: Literal["warm", "cold"] = "warm"  # warm needs LiveKit Cloud to merge
 
 
-# Calls one worker takes at once when INTAKE_WORKER__MAX_CALLS is unset. Threads share one
-# process (about 2 MB per call, bench/concurrent_calls.py); a job process costs about 210 MB.
+# Calls one worker takes at once when INTAKE_WORKER__MAX_CALLS is unset. A job process
+# costs about 125 MB (PSS; 205 MB resident), a call in a thread about 15 MB of the worker's
+# (bench/concurrent_calls.py); either way the worker itself about 250 MB.
 DEFAULT_MAX_CALLS = {"thread": 25, "process": 10}
 
 
@@ -67,8 +68,9 @@ class WorkerSettings(BaseModel):
     job_executor: Literal["process", "thread"] = "process"
     http_port: int = Field(default=8081, ge=0, le=65535)  # health checks; 0 picks a free one
     max_calls: int | None = Field(default=None, ge=1, le=500)  # unset: DEFAULT_MAX_CALLS
-    # A job process above this (PSS) is killed; a warning comes at 80 %. 0: no limit.
-    job_memory_limit_mb: int = Field(default=1024, ge=0, le=65536)
+    # A job process above this (PSS, about 125 MB when idle) is killed; a warning comes at
+    # 80 %. 0: no limit. Threads have none: they share the worker's memory.
+    job_memory_limit_mb: int = Field(default=512, ge=0, le=65536)
     connect_retries: int = Field(default=16, ge=0, le=1000)  # to LiveKit, then exit 1
 
     @field_validator("job_memory_limit_mb")

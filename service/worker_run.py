@@ -15,8 +15,8 @@ code  meaning
 
 Whatever stopped it, running calls are drained first (up to INTAKE_WORKER__DRAIN_TIMEOUT):
 job processes keep their own connection to their room, so a worker that lost LiveKit can
-still let its calls finish. A second signal stops waiting: each call is asked to end
-(recording what it collected) for up to 10 s. A third leaves on the spot.
+still let its calls finish. A second signal stops waiting: each call is asked to end (see
+CLOSE_TIMEOUT). A third leaves on the spot.
 """
 
 from __future__ import annotations
@@ -38,6 +38,13 @@ from service.worker_check import reach_livekit
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# Seconds AgentServer.aclose() may take: asked to stop, a call gets 15 s before it is
+# cancelled, then its session closes and a job process gets 10 s to exit. In livekit-agents
+# 1.8.9 it can also hang for good: closing the thread executor while an idle thread is
+# still running prewarm leaves that executor waiting for an answer it never reads. The
+# worker gives up waiting then.
+CLOSE_TIMEOUT = 45.0
+PRELOAD_LOCAL_INFERENCE = "LIVEKIT_AGENTS_PRELOAD_LOCAL_INFERENCE"
 
 log = structlog.get_logger("intake.worker")
 
@@ -56,6 +63,10 @@ async def run_worker(settings: Settings, *, dev: bool) -> WorkerExit:
         return WorkerExit(EXIT_CONFIG, answer.problem)
     if answer.kind != "ok":  # the server retries; a LiveKit that is down may come back
         log.warning("worker.livekit_not_ready", problem=answer.problem)
+    # livekit preloads its own VAD and end-of-turn models into every worker (about 250 MB,
+    # shared by job processes or held by the worker itself); calls here use Silero VAD and
+    # VAD turn detection, never those models. Set the variable to 1 to preload them anyway.
+    os.environ.setdefault(PRELOAD_LOCAL_INFERENCE, "0")
     server = build_server(settings, dev=dev)
     if settings.worker.job_executor == "thread":
         prepare_gc_for_calls()  # once, for every call thread (job processes do it in prewarm)
@@ -93,7 +104,9 @@ class StopSignals:
             self._loop.remove_signal_handler(sig)
 
 
-async def serve(server: AgentServer, settings: Settings, *, dev: bool) -> WorkerExit:
+async def serve(
+    server: AgentServer, settings: Settings, *, dev: bool, close_timeout: float = CLOSE_TIMEOUT
+) -> WorkerExit:
     """Run until a signal or a failure, drain running calls, close; say how it ended."""
     signals = StopSignals()
     url, port = settings.livekit.url, settings.worker.http_port
@@ -112,7 +125,10 @@ async def serve(server: AgentServer, settings: Settings, *, dev: bool) -> Worker
         if failure is not None:
             log.error("worker.failed", reason=failure.reason, exit_code=failure.code)
         drained = await _drain(server, settings.worker.drain_timeout, signals)
-        await server.aclose()
+        try:
+            await asyncio.wait_for(server.aclose(), close_timeout)
+        except TimeoutError:
+            log.warning("worker.close_timed_out", timeout=close_timeout)
     finally:
         signals.remove()
         running.cancel()

@@ -240,3 +240,22 @@ async def test_a_drain_that_times_out_exits_1(workers: Start) -> None:
         "stub: calls were still running after 1 s (INTAKE_WORKER__DRAIN_TIMEOUT)"
     )
     assert "worker.drain_timed_out" in worker.events()
+
+
+async def test_a_close_that_livekit_never_finishes_is_cut_short(workers: Start) -> None:
+    # The call starts, so the pool warms a replacement thread (5 s of prewarm); the call
+    # ends after 1 s and the drain with it. Closing livekit's thread executor while that
+    # thread is still in prewarm never returns (livekit-agents 1.8.9).
+    worker = await workers(
+        sys.executable,
+        STUB,
+        STUB_CALL_SECONDS="1",
+        STUB_PREWARM_SECONDS="5",
+        STUB_CLOSE_TIMEOUT="2",
+    )
+    await worker.wait_for("stub.call_started")
+    worker.process.send_signal(signal.SIGTERM)
+    assert await worker.exit(timeout=30) == 0
+    events = worker.events()
+    assert events.index("stub.call_ended") < events.index("worker.close_timed_out")
+    assert "worker.stopped" in events

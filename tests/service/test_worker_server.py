@@ -58,9 +58,9 @@ def test_settings_reach_the_agent_server() -> None:
     assert (server._job_memory_limit_mb, server._job_memory_warn_mb) == (800, 640)
     assert (server._max_retry, server._drain_timeout) == (4, 60)
     assert server._num_idle_processes == 3  # never more warm than calls allowed
-    unlimited = build_server(settings.model_copy(update={"worker": WorkerSettings()}))
-    assert unlimited._job_executor_type is JobExecutorType.PROCESS
-    assert (unlimited._job_memory_limit_mb, unlimited._job_memory_warn_mb) == (1024, 819.2)
+    defaults = build_server(settings.model_copy(update={"worker": WorkerSettings()}))
+    assert defaults._job_executor_type is JobExecutorType.PROCESS
+    assert (defaults._job_memory_limit_mb, defaults._job_memory_warn_mb) == (512, 409.6)
 
 
 @pytest.fixture
