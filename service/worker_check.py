@@ -27,7 +27,7 @@ from service.settings import Settings, flow_catalog
 from service.store import CallStore, StoreError
 
 LIVEKIT_SCHEMES = frozenset({"wss", "ws", "https", "http"})
-PROBE_TIMEOUT = 5.0  # seconds; below livekit-api's failover threshold, so one request
+PROBE_TIMEOUT = 5.0  # seconds for the one request (no region failover: one answer)
 PROBE_ROOM = "intake-worker-check"  # ListRooms filtered to a name nobody uses: an empty answer
 
 
@@ -123,7 +123,11 @@ async def reach_livekit(settings: Settings, *, timeout: float = PROBE_TIMEOUT) -
     assert url is not None and key is not None and secret is not None
     client_timeout = aiohttp.ClientTimeout(total=timeout)
     lkapi = api.LiveKitAPI(
-        url, key.get_secret_value(), secret.get_secret_value(), timeout=client_timeout
+        url,
+        key.get_secret_value(),
+        secret.get_secret_value(),
+        timeout=client_timeout,
+        failover=False,
     )
     async with lkapi:
         try:
@@ -157,6 +161,10 @@ def _refusal(url: str, exc: api.TwirpError) -> LiveKitAnswer:
             "refused",
             f"INTAKE_LIVEKIT__API_KEY, INTAKE_LIVEKIT__API_SECRET: LiveKit at {url} refused"
             f" them ({said})",
+        )
+    if exc.status >= 500:  # LiveKit, or what stands in front of it, is in trouble for now
+        return LiveKitAnswer(
+            "unreachable", f"INTAKE_LIVEKIT__URL: LiveKit at {url} failed ({said})"
         )
     return LiveKitAnswer(
         "unexpected",

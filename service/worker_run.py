@@ -125,10 +125,7 @@ async def serve(
         if failure is not None:
             log.error("worker.failed", reason=failure.reason, exit_code=failure.code)
         drained = await _drain(server, settings.worker.drain_timeout, signals)
-        try:
-            await asyncio.wait_for(server.aclose(), close_timeout)
-        except TimeoutError:
-            log.warning("worker.close_timed_out", timeout=close_timeout)
+        await _close(server, signals, close_timeout)
     finally:
         signals.remove()
         running.cancel()
@@ -181,6 +178,25 @@ async def _drain(
         return "timed_out"
     draining.result()
     return "drained"
+
+
+async def _close(server: AgentServer, signals: StopSignals, timeout: float) -> None:
+    """Close the server (job processes, health endpoint, connection) within ``timeout``.
+    After a drain, a second signal stops waiting for it too."""
+    closing = asyncio.create_task(asyncio.wait_for(server.aclose(), timeout))
+    if not signals.now.is_set():
+        now = asyncio.create_task(signals.now.wait())
+        await asyncio.wait({closing, now}, return_when=asyncio.FIRST_COMPLETED)
+        now.cancel()
+        if not closing.done():
+            closing.cancel()  # the second signal came while closing
+    await asyncio.wait({closing})
+    if closing.cancelled():
+        log.warning("worker.close_abandoned")
+    elif isinstance(closing.exception(), TimeoutError):
+        log.warning("worker.close_timed_out", timeout=timeout)
+    else:
+        closing.result()
 
 
 def _outcome(

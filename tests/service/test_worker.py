@@ -259,3 +259,15 @@ async def test_a_close_that_livekit_never_finishes_is_cut_short(workers: Start) 
     events = worker.events()
     assert events.index("stub.call_ended") < events.index("worker.close_timed_out")
     assert "worker.stopped" in events
+
+
+async def test_a_second_sigterm_stops_waiting_for_the_close_too(workers: Start) -> None:
+    worker = await workers(sys.executable, STUB, STUB_CALL_SECONDS="1", STUB_PREWARM_SECONDS="5")
+    await worker.wait_for("stub.call_started")
+    worker.process.send_signal(signal.SIGTERM)
+    await worker.wait_for("shutting down worker")  # livekit's close has begun, and hangs
+    started = time.monotonic()
+    worker.process.send_signal(signal.SIGTERM)
+    assert await worker.exit(timeout=30) == 143
+    assert time.monotonic() - started < 10
+    assert "worker.close_abandoned" in worker.events()
