@@ -34,7 +34,7 @@ def worker(
 
     Modes: default production (INTAKE_WORKER__JOB_EXECUTOR: a process per call, or threads;
     at most INTAKE_WORKER__MAX_CALLS at once; SIGTERM drains running calls for up to
-    INTAKE_WORKER__DRAIN_TIMEOUT seconds, a second SIGTERM stops at once); --dev for
+    INTAKE_WORKER__DRAIN_TIMEOUT seconds, a second one stops without waiting); --dev for
     development; --check to check everything without taking calls.
     Exit codes: 0 stopped as asked; 1 could not run or lost LiveKit; 2 bad configuration
     (or LiveKit refused the credentials); 130/143 stopped by a second signal.
