@@ -215,7 +215,7 @@ async def _dial(
         verdict = await detector.execute()
     if verdict.is_machine:
         if call.spec.voicemail_message:
-            await session.say(call.spec.voicemail_message)
+            await session.say(call.spec.voicemail_message, allow_interruptions=False)
         call.finish("voicemail", status="voicemail")
         return
     call.answered.set()
