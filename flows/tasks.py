@@ -7,6 +7,7 @@ A ``CallEnding`` completes a task with an exception, unwinding to the root agent
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -109,6 +110,10 @@ class FlowTask(AgentTask[ResultT], Generic[ResultT]):
 
     def take_keypad(self, digits: str) -> None:
         if not self.done():
+            # A caller who keyed the answer has heard enough of the question; speech that
+            # must not be cut (a safety message, a goodbye) refuses and plays on.
+            with contextlib.suppress(RuntimeError):
+                self.session.interrupt()
             self.deliver(self.call.collector.keypad(digits))
 
     def take_silence(self) -> None:

@@ -158,12 +158,12 @@ async def _converse(
     session = pipeline.session()
     silence = SilenceWatch(session, call.silence, timeout=voice.no_input_timeout)
 
-    def keys(digits: str) -> None:
-        silence.heard()
-        call.keypad(digits)
-
     keypad = attach_keypad(
-        ctx.room, keys, call.keypad_entry_length, inter_digit_timeout=voice.inter_digit_timeout
+        ctx.room,
+        call.keypad,
+        call.keypad_entry_length,
+        inter_digit_timeout=voice.inter_digit_timeout,
+        on_key=silence.heard,
     )
 
     def on_disconnected(participant: rtc.RemoteParticipant) -> None:

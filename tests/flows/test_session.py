@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from calls import LiveCall
@@ -194,3 +195,32 @@ async def test_asking_for_a_person_without_a_destination_carries_on(survey: Live
     await live.say("john doe")
     await live.asked("customer_identification.service_order_number")
     assert live.call.transfer is None and not live.call.ended
+
+
+async def test_a_finished_keypad_entry_interrupts_the_prompt(survey: LiveCall) -> None:
+    await survey.asked("welcome")
+    await survey.say("yes")
+    await survey.asked("customer_identification.customer_full_name")
+    await survey.say("john doe")
+    await survey.asked("customer_identification.service_order_number")
+    await survey.say("334")
+    await survey.asked("service_type.service_type")
+    await survey.say("plumbing")
+    await survey.asked("satisfaction.rating")
+    prompt = survey.session.say("On a scale of one to five, where one is ... (a long prompt)")
+    survey.press("4")  # one key answers a 1-5 rating: the entry is complete at once
+    await survey.asked("recommendation.nps")
+    assert prompt.interrupted
+    assert survey.call.collector.fields["satisfaction.rating"].value == 4
+
+
+async def test_endings_cannot_be_interrupted(survey: LiveCall) -> None:
+    handles: list[Any] = []
+    survey.session.on("speech_created", lambda ev: handles.append(ev.speech_handle))
+    await survey.asked("welcome")
+    with contextlib.suppress(CallEnding):
+        await survey.say("no, I'm busy")
+    await survey.ended()
+    goodbye = handles[-1]
+    assert not goodbye.allow_interruptions
+    assert all(h.allow_interruptions for h in handles[:-1])  # questions can be cut short

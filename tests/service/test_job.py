@@ -359,3 +359,28 @@ async def test_a_failed_dial_is_recorded_with_its_sip_status(
     assert [(p.status, sip, retry) for p, sip, retry in harness.recorder.finished] == [
         ("busy", 486, True)
     ]
+
+
+async def test_key_presses_keep_the_silence_timer_from_firing() -> None:
+    """A slow typist: each key comes well after the no-input timeout would have fired."""
+    harness = Harness(rtc.Room())
+    slow = settings(voice={"no_input_timeout": 0.15, "inter_digit_timeout": 1.0})
+    async with running_job(harness, harness.ports(slow, lambda _ctx: _no_dial())) as task:
+        harness.room.emit(
+            "participant_connected", sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"})
+        )
+        live = await asyncio.wait_for(harness.live, 5)
+        await live.asked("patient.full_name")
+        await live.say("jane doe")
+        await live.asked("patient.date_of_birth")
+        for key in "0305198":
+            live.press(key)
+            await asyncio.sleep(0.1)  # < inter-digit timeout, and each gap < no-input timeout
+        await asyncio.sleep(0.1)
+        live.press("0")  # the eighth key completes the date
+        await live.asked("patient.date_of_birth")  # its read-back, not "are you still there?"
+        assert live.call.collector.pending is not None
+        assert live.call.collector.pending.kind == "confirm"
+        assert live.call.collector.fields["patient.date_of_birth"].attempts == 1
+        live.call.hangup()
+        await result(task)
