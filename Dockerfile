@@ -8,7 +8,7 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY flows ./flows
 COPY sip ./sip
 COPY service ./service
-RUN pip install -c constraints.txt . \
+RUN pip install -c constraints.txt ".[noise-cancellation]" \
  && useradd --system --uid 10001 intake
 USER intake
 

@@ -17,6 +17,10 @@ from flows.tasks import WelcomeTask
 
 NO_INPUT_GOODBYE = "I haven't heard anything, so I'll end the call now. Goodbye."
 GOODBYE = "Goodbye."
+TIME_UP_GOODBYE = (
+    "I'm sorry, we've reached the time limit for this call. Someone from our team will "
+    "follow up with you. Goodbye."
+)
 ERROR_GOODBYE = "I'm sorry, something went wrong on our side. Someone will call you back. Goodbye."
 
 
@@ -55,6 +59,10 @@ class IntakeAgent(Agent):
     async def _end(self, ending: CallEnding) -> None:
         call, reason = self.call, ending.reason
         if call.ended:
+            return
+        if call.out_of_time:
+            await self._say(TIME_UP_GOODBYE)
+            call.finish("collection_failed" if call.required_missing() else "completed")
             return
         if reason == "declined":
             await self._say(call.spec.welcome.declined_message)

@@ -56,6 +56,9 @@ class FlowTask(AgentTask[ResultT], Generic[ResultT]):
         # An exception escaping on_enter would leave the awaiting agent waiting forever.
         try:
             self.call.active = self
+            if self.call.out_of_time:
+                self.end(CallEnding("collection_failed"))
+                return
             self.deliver(self.begin())
         except Exception:
             self.call.log.exception("task.error", task=type(self).__name__)

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Literal
 
 import phonenumbers
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flows.catalog import FlowCatalog
@@ -53,7 +60,13 @@ class VoiceSettings(BaseModel):
     min_endpointing_delay: float = Field(default=0.6, ge=0)
     max_endpointing_delay: float = Field(default=3.0, gt=0)
     answering_machine_detection: bool = True
-    transfer_mode: Literal["warm", "cold"] = "warm"  # warm needs LiveKit Cloud to merge
+    # auto: warm on LiveKit Cloud URLs, cold elsewhere (the merge needs MoveParticipant).
+    transfer_mode: Literal["auto", "warm", "cold"] = "auto"
+    transfer_timeout: float = Field(default=120.0, gt=0, le=900)  # ringing, briefing, merge
+    max_call_duration: float = Field(default=1800.0, gt=0, le=14400)  # then wrapped up
+    record: bool = False  # LiveKit Cloud session recording: off, answers are sensitive
+    # Krisp telephony noise cancellation (LiveKit Cloud): auto = on when the URL is Cloud's.
+    noise_cancellation: Literal["auto", "on", "off"] = "auto"
 
 
 class WorkerSettings(BaseModel):
@@ -84,6 +97,15 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     database: DatabaseSettings = DatabaseSettings()
     webhooks: WebhookSettings = WebhookSettings()
+
+    @model_validator(mode="after")
+    def _transfer_outlasts_its_ringing(self) -> Settings:
+        if self.voice.transfer_timeout <= self.livekit.ringing_timeout:
+            raise ValueError(
+                "INTAKE_VOICE__TRANSFER_TIMEOUT must be longer than INTAKE_LIVEKIT__RINGING_TIMEOUT"
+                " (the whole transfer includes the human's phone ringing)"
+            )
+        return self
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -132,5 +154,8 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         error = exc.errors()[0]
+        message = error["msg"].removeprefix("Value error, ")
+        if not error["loc"]:  # a rule across settings names its variables itself
+            raise ConfigError(message) from None
         name = ENV_PREFIX + "__".join(str(part) for part in error["loc"]).upper()
-        raise ConfigError(f"{name}: {error['msg'].removeprefix('Value error, ')}") from None
+        raise ConfigError(f"{name}: {message}") from None

@@ -1,8 +1,8 @@
 """Handing a caller to a human: the port the agent calls and its implementations.
 
-- ``WarmTransferer`` runs livekit's ``WarmTransferTask``: the human is dialed into a
-  side room, hears a briefing, and is moved into the caller's room. The move
-  (``MoveParticipant``) exists on LiveKit Cloud only.
+- ``WarmTransferer`` (``sip.warm_transfer``) runs livekit's ``WarmTransferTask``: the
+  human is dialed into a side room, hears a briefing, and is moved into the caller's room.
+  The move (``MoveParticipant``) exists on LiveKit Cloud only.
 - ``ColdTransferer`` hands the SIP call over with ``TransferSIPParticipant`` (a SIP
   REFER): no briefing, but it works on a self-hosted LiveKit server.
 - ``ScriptedTransferer`` answers with what a scenario says the human does.
@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import aiohttp
-from livekit import api, rtc
-from livekit.agents.beta.workflows import WarmTransferTask, WorkflowInstructions
-from livekit.agents.llm import ToolError
+from livekit import api
 
 from flows.payload import TransferOutcome
 from flows.spec import TransferReason
@@ -37,6 +35,10 @@ class TransferRequest:
 
 
 class Transferer(Protocol):
+    # Whether a connected transfer leaves the caller and the human in the call's room (warm),
+    # rather than handing the caller's SIP leg elsewhere (cold): then the room must stay up.
+    keeps_room: bool
+
     async def transfer(self, request: TransferRequest) -> TransferOutcome: ...
 
 
@@ -53,6 +55,7 @@ class ScriptedTransferer:
     """Answers every transfer with a fixed outcome, and remembers what it was asked."""
 
     outcome: TransferOutcome = "connected"
+    keeps_room: bool = True
     requests: list[TransferRequest] = field(default_factory=list)
 
     async def transfer(self, request: TransferRequest) -> TransferOutcome:
@@ -62,6 +65,8 @@ class ScriptedTransferer:
 
 class ColdTransferer:
     """Refers the caller's SIP call to the destination; the agent then leaves."""
+
+    keeps_room = False
 
     def __init__(self, lkapi: api.LiveKitAPI, *, room_name: str, participant_identity: str) -> None:
         self._api = lkapi
@@ -83,50 +88,4 @@ class ColdTransferer:
             return outcome_for_sip_status(exc.sip_status_code)
         except (api.TwirpError, aiohttp.ClientError, TimeoutError):
             return "failed"
-        return "connected"
-
-
-class _BriefedWarmTransfer(WarmTransferTask):
-    """WarmTransferTask that keeps the SIP status of a failed dial to the human.
-
-    The task itself reports any dial failure as "could not dial human agent"; the
-    status is what tells "nobody picked up" from "the trunk refused".
-    """
-
-    sip_status: int | None = None
-
-    async def _originate_human_agent(
-        self, *, room_name: str, identity: str, room: rtc.Room
-    ) -> None:
-        try:
-            await super()._originate_human_agent(room_name=room_name, identity=identity, room=room)
-        except api.SipCallError as exc:
-            self.sip_status = exc.sip_status_code
-            raise
-
-
-class WarmTransferer:
-    """Runs livekit's WarmTransferTask; must be awaited from the root agent's context."""
-
-    def __init__(self, *, trunk_id: str | None, ringing_timeout: float) -> None:
-        self._trunk_id = trunk_id
-        self._ringing_timeout = ringing_timeout
-
-    async def transfer(self, request: TransferRequest) -> TransferOutcome:
-        # The human is briefed from our summary, not the raw conversation, which may
-        # hold sensitive answers.
-        task = _BriefedWarmTransfer(
-            request.to,
-            sip_trunk_id=self._trunk_id,
-            ringing_timeout=self._ringing_timeout,
-            instructions=WorkflowInstructions(extra=f"Briefing for the human: {request.briefing}"),
-        )
-        try:
-            await task
-        except ToolError as exc:
-            if "declined" in exc.message:
-                return "declined"
-            if task.sip_status is not None:
-                return outcome_for_sip_status(task.sip_status)
-            return "no_answer" if "timeout" in exc.message.lower() else "failed"
         return "connected"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from calls import LiveCall, sip_participant
 from fakes.livekit_server import FakeLiveKitServer
 from livekit import api, rtc
@@ -22,6 +23,7 @@ from livekit.agents import AgentSession, JobContext
 from livekit.agents.testing import fake_job_context
 
 from flows.agent import IntakeAgent
+from flows.call import CallEnding
 from flows.catalog import FlowCatalog
 from flows.payload import Payload
 from service.job import JobPorts, run_call_job
@@ -30,6 +32,7 @@ from service.settings import Settings
 from service.store import CallStore
 from service.store_settings import EndpointSettings
 from sip.dialing import Dialer, LiveKitDialer
+from sip.line import Line, RoomLine
 from sip.transfer import ScriptedTransferer
 
 TRUNK = "ST_outbound"
@@ -59,11 +62,23 @@ class Recorded:
 
 
 @dataclass
+class HungUp:
+    """A Line that counts its hang-ups (RoomLine against the local server where it matters)."""
+
+    count: int = 0
+
+    async def hang_up(self) -> None:
+        self.count += 1
+
+
+@dataclass
 class Harness:
     room: rtc.Room
     live: asyncio.Future[LiveCall] = field(default_factory=asyncio.Future)
     transferer: ScriptedTransferer = field(default_factory=ScriptedTransferer)
     recorder: Any = field(default_factory=Recorded)
+    line: Callable[[JobContext], Line] = field(default_factory=lambda: lambda _ctx: HungUp())
+    shutdowns: list[str] = field(default_factory=list)  # the job context's shutdown reasons
 
     @property
     def delivered(self) -> list[Payload]:
@@ -84,6 +99,7 @@ class Harness:
             transferer=lambda _ctx, _identity: self.transferer,
             start_session=start_text,
             recorder=self.recorder,
+            line=self.line,
             amd=False,
         )
 
@@ -117,6 +133,7 @@ async def running_job(
 ) -> AsyncIterator[asyncio.Task[Payload | None]]:
     """The job running in a fake job context whose room the test drives."""
     with fake_job_context(room=harness.room, job_metadata=metadata) as job:
+        job._on_shutdown = harness.shutdowns.append  # a fake job's shutdown goes nowhere
         task = asyncio.create_task(run_call_job(job, ports))
         await asyncio.sleep(0.05)  # let the job reach its first wait before the room moves
         try:
@@ -189,6 +206,8 @@ async def test_no_route_and_no_default_refuses_the_call() -> None:
         )
         assert await result(task) is None
         assert harness.delivered == []
+    [reason] = harness.shutdowns  # the job ends with its call: no process left to drain
+    assert reason.startswith("rejected: no flow for dialed number +18005550111")
 
 
 def outbound(to: str = "+14155550123", flow: str = "customer_feedback") -> str:
@@ -288,6 +307,8 @@ async def test_malformed_job_metadata_is_rejected(metadata: str) -> None:
         harness, harness.ports(settings(), lambda _ctx: _no_dial()), metadata
     ) as task:
         assert await result(task) is None
+    [reason] = harness.shutdowns
+    assert reason.startswith("rejected: job metadata")
 
 
 async def test_silence_reprompts_then_ends_with_no_input() -> None:
@@ -384,3 +405,102 @@ async def test_key_presses_keep_the_silence_timer_from_firing() -> None:
         assert live.call.collector.fields["patient.date_of_birth"].attempts == 1
         live.call.hangup()
         await result(task)
+
+
+def caller_asks_for_a_person(harness: Harness) -> Callable[[], Any]:
+    async def script() -> LiveCall:
+        harness.room.emit(
+            "participant_connected", sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"})
+        )
+        live = await asyncio.wait_for(harness.live, 5)
+        await live.asked("patient.full_name")
+        with contextlib.suppress(CallEnding):  # the turn that ends the call surfaces it
+            await live.say("jane doe, and can I talk to a real person please")
+        return live
+
+    return script
+
+
+async def test_after_a_connected_warm_transfer_the_line_stays_up_until_someone_leaves(
+    livekit: FakeLiveKitServer,
+) -> None:
+    lkapi = api.LiveKitAPI(livekit.url, livekit.api_key, livekit.api_secret)
+    harness = Harness(rtc.Room(), transferer=ScriptedTransferer("connected", keeps_room=True))
+    harness.line = lambda ctx: RoomLine(lkapi, ctx.job.room.name)
+    try:
+        async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
+            live = await caller_asks_for_a_person(harness)()
+            await live.ended()
+            for _ in range(50):  # the payload is stored at once, while the humans talk
+                if harness.delivered:
+                    break
+                await asyncio.sleep(0.01)
+            [payload] = harness.delivered
+            assert (payload.status, payload.ended_reason) == ("transferred", "caller_request")
+            await asyncio.sleep(0.2)
+            assert not task.done() and livekit.calls("DeleteRoom") == []  # nobody hung up
+            human = sip_participant("human-agent-sip")
+            harness.room.emit("participant_disconnected", human)  # the human hangs up
+            await result(task)
+        (deleted,) = livekit.calls("DeleteRoom")  # now the caller is not left on a dead line
+        assert deleted.room == "fake-room"
+        assert harness.shutdowns == ["call ended"]
+    finally:
+        await lkapi.aclose()
+
+
+@pytest.mark.parametrize("keeps_room", [False, True], ids=["cold", "warm_not_connected"])
+async def test_the_line_is_hung_up_when_the_agent_is_done(keeps_room: bool) -> None:
+    """A cold transfer hands the caller's SIP leg away; a warm one that failed ends the call."""
+    outcome = "connected" if not keeps_room else "no_answer"
+    harness = Harness(rtc.Room(), transferer=ScriptedTransferer(outcome, keeps_room=keeps_room))
+    lines: list[HungUp] = []
+    harness.line = lambda _ctx: lines.append(HungUp()) or lines[-1]
+    async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
+        await caller_asks_for_a_person(harness)()
+        payload = await result(task)
+    assert payload is not None and payload.transfer is not None
+    assert payload.transfer.outcome == outcome
+    assert [line.count for line in lines] == [1]
+
+
+async def test_a_call_past_its_maximum_duration_is_wrapped_up_politely() -> None:
+    harness = Harness(rtc.Room())
+    short = settings(voice={"max_call_duration": 0.5})
+    async with running_job(harness, harness.ports(short, lambda _ctx: _no_dial())) as task:
+        harness.room.emit(
+            "participant_connected", sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"})
+        )
+        live = await asyncio.wait_for(harness.live, 5)
+        await live.asked("patient.full_name")
+        await live.say("jane doe")
+        await live.asked("patient.date_of_birth")  # ... and the caller takes their time
+        payload = await result(task)
+    assert payload is not None
+    assert (payload.status, payload.ended_reason) == ("incomplete", "collection_failed")
+    assert payload.results["patient"]["full_name"] == "Jane Doe"
+    said = [
+        i.text_content for i in live.session.history.items if getattr(i, "role", "") == "assistant"
+    ]
+    assert "reached the time limit" in (said[-1] or "")
+
+
+async def test_each_call_logs_its_metrics_once_under_fixed_keys() -> None:
+    harness = Harness(rtc.Room())
+    with structlog.testing.capture_logs() as logs:
+        async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
+            harness.room.emit(
+                "participant_connected",
+                sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"}),
+            )
+            live = await asyncio.wait_for(harness.live, 5)
+            await live.asked("patient.full_name")
+            await live.say("jane doe")
+            await live.asked("patient.date_of_birth")
+            live.call.hangup()
+            await result(task)
+    [metrics] = [entry for entry in logs if entry["event"] == "call.metrics"]
+    assert metrics["caller_turns"] == 1 and metrics["agent_turns"] >= 3
+    assert metrics["llm_models"] == "intake/intake-offline"
+    assert {"llm_ttft_p50_ms", "tts_ttfb_p50_ms", "reply_p50_ms", "stt_audio_s"} <= set(metrics)
+    assert "jane" not in repr(metrics).lower()  # figures, never what was said
