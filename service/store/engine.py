@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from service.store.errors import StoreUnavailableError
 
 BUSY_TIMEOUT_S = 30
+CONNECT_TIMEOUT_S = 10  # PostgreSQL: seconds to establish a connection
 DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 # pg_advisory_xact_lock key: one migrating process at a time across machines ("intake" in hex)
 MIGRATION_LOCK = 0x696E74616B65
@@ -64,7 +65,11 @@ def async_url(url: str) -> URL:
 def create_engine(url: str) -> AsyncEngine:
     target = async_url(url)
     if target.get_backend_name() != "sqlite":
-        return create_async_engine(target, pool_pre_ping=True)
+        # asyncpg waits 60 s for a connection by default; a call ending while the
+        # database is unreachable should not wait that long to reach the spool.
+        return create_async_engine(
+            target, pool_pre_ping=True, connect_args={"timeout": CONNECT_TIMEOUT_S}
+        )
     engine = create_async_engine(
         target, pool_size=1, max_overflow=0, connect_args={"timeout": BUSY_TIMEOUT_S}
     )
