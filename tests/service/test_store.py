@@ -11,6 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from flows.payload import Payload
@@ -212,3 +213,15 @@ async def test_an_unreachable_database_is_a_retryable_error_without_the_password
     with pytest.raises(StoreUnavailableError) as caught:
         await CallStore.open(url)
     assert caught.value.retryable and "hunter2" not in str(caught.value)
+
+
+@pytest.mark.postgres
+async def test_a_database_that_is_gone_is_a_retryable_error(
+    postgres_database: str, make_payload: MakePayload
+) -> None:
+    gone = make_url(postgres_database).set(database=f"{make_url(postgres_database).database}_gone")
+    store = CallStore.create(gone.render_as_string(hide_password=False))
+    with pytest.raises(StoreUnavailableError) as caught:  # asyncpg: "database ... does not exist"
+        await store.call_finished(make_payload())
+    assert caught.value.retryable
+    await store.close()
