@@ -185,3 +185,41 @@ async def test_the_worker_catches_up_when_the_database_comes_back(
     async with await CallStore.open(f"sqlite:///{directory / 'intake.db'}") as again:
         assert await again.get_payload(payload.call_id) == payload
     assert {"store.migrated", "spool.imported"} <= {entry["event"] for entry in logs}
+
+
+class SlowToStart:
+    """A CallRecorder whose first write hangs until released, like a database that
+    accepts connections but does not answer."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.finished: list[Payload] = []
+
+    async def call_started(self, snapshot: Payload, *, worker_id: str) -> None:
+        await self.release.wait()
+
+    async def step_completed(self, call_id: str, step_id: str, snapshot: Payload) -> None:
+        pass
+
+    async def heartbeat(self, call_id: str) -> None:
+        pass
+
+    async def call_finished(
+        self, payload: Payload, *, sip_status: int | None = None, retryable: bool | None = None
+    ) -> None:
+        self.finished.append(payload)
+
+
+async def test_the_greeting_does_not_wait_for_the_store(tmp_path: Path) -> None:
+    recorder = SlowToStart()
+    harness = Harness(rtc.Room(), recorder=recorder, spool=Spool(tmp_path))
+    async with running_job(harness, harness.ports(settings(), lambda _ctx: NeverDials())) as task:
+        harness.room.emit(
+            "participant_connected", sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"})
+        )
+        live = await asyncio.wait_for(harness.live, 5)
+        await live.asked("patient.full_name")  # while call_started still hangs
+        recorder.release.set()
+        live.call.hangup()
+        payload = await result(task)
+    assert recorder.finished == [payload] and Spool(tmp_path).read().entries == []
