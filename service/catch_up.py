@@ -44,28 +44,32 @@ class CatchUp:
 
 @contextlib.asynccontextmanager
 async def caught_up(store: CallStore, spool: Spool, *, interval: float) -> AsyncIterator[None]:
-    """A first round now (start-up waits for it), then one every ``interval`` seconds
-    until the block ends; the store's connections are closed at the end."""
+    """A first round now (start-up waits for it), one every ``interval`` seconds, and a
+    last one when the block ends (for calls that ended during a drain: the spool may not
+    outlive the worker, say on a Kubernetes emptyDir); then the store's connections close."""
     catch_up = CatchUp(store, spool)
     stop = asyncio.Event()
+
+    async def round_() -> None:
+        try:
+            await catch_up.once()
+        except Exception as exc:  # the next round tries again; calls are not affected
+            log.error("catch_up.failed", error=exc.__class__.__name__)
 
     async def rounds() -> None:
         while not stop.is_set():
             await pause(stop, interval)
-            if stop.is_set():
-                break
-            try:
-                await catch_up.once()
-            except Exception as exc:  # the next round tries again; calls are not affected
-                log.error("catch_up.failed", error=exc.__class__.__name__)
+            if not stop.is_set():
+                await round_()
 
     try:
-        await catch_up.once()
+        await round_()
         running = asyncio.create_task(rounds(), name="catch-up")
         try:
             yield
         finally:
             stop.set()
             await running
+        await round_()
     finally:
         await store.close()

@@ -187,6 +187,19 @@ async def test_the_worker_catches_up_when_the_database_comes_back(
     assert {"store.migrated", "spool.imported"} <= {entry["event"] for entry in logs}
 
 
+async def test_the_worker_imports_once_more_as_it_stops(
+    tmp_path: Path, make_payload: Callable[..., Payload]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    spool = Spool(tmp_path / "spool")
+    async with caught_up(CallStore.create(url), spool, interval=3600):
+        late = make_payload()  # a call that ended during the drain
+        spool.write(SpoolEntry(payload=late))
+    assert spool.read().entries == []
+    async with await CallStore.open(url) as store:
+        assert await store.get_payload(late.call_id) == late
+
+
 class SlowToStart:
     """A CallRecorder whose first write hangs until released, like a database that
     accepts connections but does not answer."""
