@@ -21,9 +21,11 @@ from sqlalchemy.engine import make_url
 
 from flows.payload import Payload
 from service.catch_up import CatchUp, caught_up
+from service.settings import Settings
 from service.store import CallStore, StoreUnavailableError
 from service.store.spool import Spool, SpoolEntry, SpoolImport, import_spool
 from service.store_settings import EndpointSettings
+from service.worker import call_store
 from tests.service.test_job import Harness, result, running_job, settings
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -236,3 +238,11 @@ async def test_the_greeting_does_not_wait_for_the_store(tmp_path: Path) -> None:
         live.call.hangup()
         payload = await result(task)
     assert recorder.finished == [payload] and Spool(tmp_path).read().entries == []
+
+
+def test_a_job_process_gets_its_store_and_spool_without_the_database(tmp_path: Path) -> None:
+    """What prewarm does once per job process: no connection, so nothing to fail."""
+    settings = Settings.model_validate({"data_dir": tmp_path, "database": {"url": UNREACHABLE}})
+    store, spool = call_store(settings)
+    assert spool.directory == tmp_path / "spool"
+    assert store.outbox is not None
