@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from service.cli_context import settings_of
+from service.settings import prepare_data_dir
 
 
 def worker(
@@ -36,6 +37,7 @@ def worker(
     from service.worker import build_server, check_worker_settings, serve
 
     settings = settings_of(ctx)
+    prepare_data_dir(settings)  # the spool, and the default SQLite file
     for warning in check_worker_settings(settings):
         print(f"intake: warning: {warning}", file=sys.stderr)
     if check:

@@ -3,17 +3,16 @@
 Inbound: the caller's SIP participant names the dialed number, which picks the flow.
 Outbound: the job metadata names the callee and the flow; the session starts first,
 then the callee is dialed and, if a machine answers, a voicemail is left.
-Either way the call ends with exactly one payload, handed to ``deliver``.
+Either way the call ends with exactly one payload: spooled, then stored
+(``service.job_store``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 from livekit import rtc
@@ -29,6 +28,7 @@ from flows.ids import new_call_id
 from flows.payload import Direction, Payload
 from flows.spec import FlowSpec
 from service.call_metrics import CallMetrics
+from service.job_store import CallRecorder, PayloadSpool, Progress, record_end
 from service.pipeline import Pipeline
 from service.settings import Settings
 from sip.dialing import Dialer, DialRequest, OutboundJob, dialable, parse_job_metadata
@@ -44,18 +44,6 @@ log = structlog.get_logger("intake.job")
 
 CALLEE_IDENTITY = "callee"
 WRAP_UP_GRACE = 60.0  # seconds the goodbye may take once the maximum call duration is reached
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
-
-
-class CallRecorder(Protocol):
-    """Where a call's progress and payload go (``service.store.CallStore``)."""
-
-    async def call_started(self, snapshot: Payload, *, worker_id: str) -> None: ...
-    async def step_completed(self, call_id: str, step_id: str, snapshot: Payload) -> None: ...
-    async def heartbeat(self, call_id: str) -> None: ...
-    async def call_finished(
-        self, payload: Payload, *, sip_status: int | None = None, retryable: bool | None = None
-    ) -> None: ...
 
 
 @dataclass
@@ -69,6 +57,7 @@ class JobPorts:
     transferer: Callable[[JobContext, str], Transferer]  # (job, caller identity)
     start_session: Callable[[AgentSession[None], IntakeAgent, JobContext, str], Awaitable[None]]
     recorder: CallRecorder
+    spool: PayloadSpool  # the payload's first, durable stop, before the recorder
     line: Callable[[JobContext], Line]
     clock: Clock = utc_now
     amd: bool = True
@@ -139,7 +128,7 @@ class _Job:
             transferer = self.ports.transferer(self.ctx, CALLEE_IDENTITY)  # never used
             call = _call(self.ctx, self.ports, spec, info, CALLEE_IDENTITY, transferer)
             _not_connected(call, number)
-            return await _record_end(self.ports.recorder, call)
+            return await record_end(self.ports.recorder, self.ports.spool, call)
         request = DialRequest(info.room, number, job.from_, CALLEE_IDENTITY)
         return await self.converse(spec, info, CALLEE_IDENTITY, dial=request)
 
@@ -178,7 +167,7 @@ class _Job:
             # should the wrap-up itself stall, the call still ends: no job outlives its call
             loop.call_later(voice.max_call_duration + WRAP_UP_GRACE, call.finish, "error"),
         ]
-        progress = _Progress(ports.recorder, call, ports.settings.webhooks.heartbeat_interval)
+        progress = Progress(ports.recorder, call, ports.settings.webhooks.heartbeat_interval)
         await progress.start()
         try:
             await ports.start_session(session, IntakeAgent(call), ctx, identity)
@@ -194,7 +183,7 @@ class _Job:
             await session.aclose()
             await progress.stop()
             log.info("call.metrics", **metrics.summary())
-        payload = await _record_end(ports.recorder, call)
+        payload = await record_end(ports.recorder, ports.spool, call)
         if transferer.keeps_room and payload.transfer and payload.transfer.outcome == "connected":
             self.bridged = True  # the agent is done; the caller and the human talk on
             how = await until_someone_leaves(ctx.room, already_left=caller_left)
@@ -273,69 +262,6 @@ async def _dial(
         call.finish("voicemail", status="voicemail")
         return
     call.answered.set()
-
-
-class _Progress:
-    """Each step's result stored as it completes, and a heartbeat while the call lives, so
-    that a worker dying mid-call still leaves a payload for the orphan sweeper."""
-
-    def __init__(self, recorder: CallRecorder, call: Call, interval: float) -> None:
-        self._recorder, self._call, self._interval = recorder, call, interval
-        self._writes: set[asyncio.Task[None]] = set()
-        self._beating: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        await _store(
-            "call_started", self._recorder.call_started(self._call.snapshot(), worker_id=WORKER_ID)
-        )
-        self._call.on_step_completed.append(self._step_completed)
-        self._beating = asyncio.create_task(self._beat(), name="call-heartbeat")
-
-    def _step_completed(self, step_id: str) -> None:
-        snapshot = self._call.snapshot()
-        write = self._recorder.step_completed(self._call.info.call_id, step_id, snapshot)
-        task = asyncio.create_task(_store("step_completed", write))
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
-
-    async def _beat(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await _store("heartbeat", self._recorder.heartbeat(self._call.info.call_id))
-
-    async def stop(self) -> None:
-        if self._beating is not None:
-            self._beating.cancel()
-        await asyncio.gather(*self._writes)
-
-
-async def _store(what: str, write: Awaitable[None]) -> None:
-    """A store outage must not drop the call: the conversation goes on, the error is logged."""
-    try:
-        await write
-    except Exception as exc:
-        log.error("store.write_failed", write=what, error=type(exc).__name__)
-
-
-async def _record_end(recorder: CallRecorder, call: Call) -> Payload:
-    """Store the payload (and queue its webhooks); retried, since this is the one that counts.
-
-    Should the store stay down, the newest snapshot is already stored: the orphan sweeper
-    delivers it once the heartbeats stop."""
-    payload = call.finish("error")  # the sealed payload; "error" only if none was sealed
-    failure = call.dial_failure
-    for attempt in range(1, 4):
-        try:
-            await recorder.call_finished(
-                payload,
-                sip_status=failure.sip_status if failure else None,
-                retryable=failure.retryable if failure else None,
-            )
-            return payload
-        except Exception as exc:
-            log.error("payload.store_failed", attempt=attempt, error=type(exc).__name__)
-            await asyncio.sleep(attempt)
-    return payload
 
 
 def _not_connected(call: Call, failure: DialFailure) -> Payload:

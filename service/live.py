@@ -17,7 +17,8 @@ from livekit.agents.voice import room_io
 from flows.agent import IntakeAgent
 from flows.catalog import FlowCatalog
 from service.errors import ConfigError
-from service.job import CallRecorder, JobPorts
+from service.job import JobPorts
+from service.job_store import CallRecorder, PayloadSpool
 from service.pipeline import build_pipeline
 from service.settings import Settings
 from sip.dialing import Dialer, DialRequest, LiveKitDialer
@@ -71,7 +72,7 @@ class _NoTrunk:
 
 
 def live_ports(
-    settings: Settings, catalog: FlowCatalog, vad: Any, recorder: CallRecorder
+    settings: Settings, catalog: FlowCatalog, vad: Any, recorder: CallRecorder, spool: PayloadSpool
 ) -> JobPorts:
     livekit, voice = settings.livekit, settings.voice
     mode = transfer_mode(settings)
@@ -111,6 +112,7 @@ def live_ports(
         transferer=transferer,
         start_session=start_in_room,
         recorder=recorder,
+        spool=spool,
         line=lambda ctx: RoomLine(ctx.api, ctx.job.room.name or ctx.room.name),
         amd=voice.answering_machine_detection,
     )

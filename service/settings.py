@@ -6,8 +6,9 @@ Secrets are ``SecretStr`` so they never print.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import phonenumbers
 from pydantic import (
@@ -22,9 +23,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flows.catalog import FlowCatalog
 from service.errors import ConfigError
-from service.store_settings import DatabaseSettings, WebhookSettings
+from service.store_settings import DatabaseSettings, WebhookSettings, sqlite_url
 
 ENV_PREFIX = "INTAKE_"
+DEFAULT_DATA_DIR = Path("data")
 
 
 class LiveKitSettings(BaseModel):
@@ -89,6 +91,8 @@ class Settings(BaseSettings):
     flows_dir: Path | None = None
     routes: dict[str, str] = {}  # dialed number (E.164) -> flow id, JSON
     default_flow: str | None = None  # inbound calls to a number not in routes
+    # the default SQLite store and the spool of payloads the store could not take yet
+    data_dir: Path = DEFAULT_DATA_DIR
 
     livekit: LiveKitSettings = LiveKitSettings()
     openai: OpenAISettings = OpenAISettings()
@@ -106,6 +110,28 @@ class Settings(BaseSettings):
                 " (the whole transfer includes the human's phone ringing)"
             )
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_in_data_dir(cls, data: Any) -> Any:
+        """Without INTAKE_DATABASE__URL, the store is ``intake.db`` in the data directory."""
+        if not isinstance(data, dict):
+            return data
+        database = data.get("database")
+        if isinstance(database, DatabaseSettings) or (
+            isinstance(database, dict) and database.get("url")
+        ):
+            return data
+        data_dir = Path(str(data.get("data_dir") or DEFAULT_DATA_DIR))
+        given = database if isinstance(database, dict) else {}
+        return data | {"database": given | {"url": sqlite_url(data_dir / "intake.db")}}
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _a_directory_name(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():  # Path("") would be the cwd
+            raise ValueError("expected a directory for the data, such as ./data or /var/lib/intake")
+        return value
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -146,6 +172,26 @@ def _e164(value: str) -> str:
 def flow_catalog(settings: Settings) -> FlowCatalog:
     """The built-in flows plus those in INTAKE_FLOWS_DIR."""
     return FlowCatalog([settings.flows_dir] if settings.flows_dir else [])
+
+
+def spool_dir(settings: Settings) -> Path:
+    """Where final payloads wait for the store (``service.store.spool``)."""
+    return settings.data_dir / "spool"
+
+
+def prepare_data_dir(settings: Settings) -> Path:
+    """Create INTAKE_DATA_DIR and its spool directory, and prove a file can be written
+    there; returns the spool directory. ConfigError, naming the variable, if not."""
+    spool = spool_dir(settings)
+    try:
+        spool.mkdir(parents=True, exist_ok=True)
+        probe = spool / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        why = exc.strerror or exc.__class__.__name__
+        raise ConfigError(f"INTAKE_DATA_DIR: cannot write to {spool}: {why}") from None
+    return spool
 
 
 def load_settings() -> Settings:

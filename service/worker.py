@@ -16,13 +16,15 @@ import structlog
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess
 
 from flows.errors import FlowError
+from service.catch_up import caught_up
 from service.errors import ConfigError
 from service.job import run_call_job
 from service.live import live_ports
 from service.logging import configure_job_logging
 from service.pipeline import check_credentials
-from service.settings import Settings, flow_catalog, load_settings
+from service.settings import Settings, flow_catalog, load_settings, spool_dir
 from service.store import CallStore
+from service.store.spool import Spool
 
 log = structlog.get_logger("intake.worker")
 
@@ -62,7 +64,15 @@ def prewarm(proc: JobProcess) -> None:
     proc.userdata["settings"] = settings
     proc.userdata["catalog"] = flow_catalog(settings)
     proc.userdata["vad"] = silero.VAD.load()
+    proc.userdata["store"], proc.userdata["spool"] = call_store(settings)
     prepare_gc_for_calls()
+
+
+def call_store(settings: Settings) -> tuple[CallStore, Spool]:
+    """The store (no I/O: the database may be down) and the spool of one job process."""
+    endpoints = settings.webhooks.endpoints
+    store = CallStore.create(settings.database.url, endpoints=endpoints)
+    return store, Spool(spool_dir(settings))
 
 
 def prepare_gc_for_calls() -> None:
@@ -82,11 +92,15 @@ def prepare_gc_for_calls() -> None:
 async def entrypoint(ctx: JobContext) -> None:
     settings = ctx.proc.userdata.get("settings") or load_settings()
     catalog = ctx.proc.userdata.get("catalog") or flow_catalog(settings)
+    store, spool = ctx.proc.userdata.get("store"), ctx.proc.userdata.get("spool")
+    if store is None or spool is None:
+        store, spool = call_store(settings)
     structlog.contextvars.bind_contextvars(job_id=ctx.job.id)
-    endpoints = settings.webhooks.endpoints
-    async with await CallStore.open(settings.database.url, endpoints=endpoints) as store:
+    try:
         vad = ctx.proc.userdata.get("vad")
-        await run_call_job(ctx, live_ports(settings, catalog, vad, store))
+        await run_call_job(ctx, live_ports(settings, catalog, vad, store, spool))
+    finally:
+        await store.close()  # its connections belong to this call's event loop
 
 
 def build_server(settings: Settings, *, dev: bool = False) -> AgentServer:
@@ -107,7 +121,14 @@ def build_server(settings: Settings, *, dev: bool = False) -> AgentServer:
 
 
 async def serve(server: AgentServer, settings: Settings, *, dev: bool) -> None:
-    """Run until SIGTERM/SIGINT, then drain; a second signal stops at once."""
+    """Run until SIGTERM/SIGINT, then drain; a second signal stops at once. Meanwhile
+    the store is migrated and the spool imported, at start and every sweep interval."""
+    store, spool = call_store(settings)
+    async with caught_up(store, spool, interval=settings.webhooks.sweep_interval):
+        await _serve(server, settings, dev=dev)
+
+
+async def _serve(server: AgentServer, settings: Settings, *, dev: bool) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

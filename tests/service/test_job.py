@@ -30,6 +30,7 @@ from service.job import JobPorts, run_call_job
 from service.pipeline import offline_pipeline
 from service.settings import Settings
 from service.store import CallStore
+from service.store.spool import SpoolEntry
 from service.store_settings import EndpointSettings
 from sip.dialing import Dialer, LiveKitDialer
 from sip.line import Line, RoomLine
@@ -72,6 +73,22 @@ class HungUp:
 
 
 @dataclass
+class Spooled:
+    """A PayloadSpool that keeps its entries in a dict (tests of the spool itself use the
+    real one, ``service.store.Spool``, in a temporary directory)."""
+
+    entries: dict[str, SpoolEntry] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)
+
+    def write(self, entry: SpoolEntry) -> None:
+        self.entries[entry.payload.call_id] = entry
+        self.written.append(entry.payload.call_id)
+
+    def remove(self, call_id: str) -> None:
+        self.entries.pop(call_id, None)
+
+
+@dataclass
 class Harness:
     room: rtc.Room
     live: asyncio.Future[LiveCall] = field(default_factory=asyncio.Future)
@@ -79,6 +96,7 @@ class Harness:
     recorder: Any = field(default_factory=Recorded)
     line: Callable[[JobContext], Line] = field(default_factory=lambda: lambda _ctx: HungUp())
     shutdowns: list[str] = field(default_factory=list)  # the job context's shutdown reasons
+    spool: Any = field(default_factory=Spooled)
 
     @property
     def delivered(self) -> list[Payload]:
@@ -100,6 +118,7 @@ class Harness:
             start_session=start_text,
             recorder=self.recorder,
             line=self.line,
+            spool=self.spool,
             amd=False,
         )
 
@@ -171,6 +190,7 @@ async def test_inbound_call_is_routed_by_the_dialed_number_and_keys_work() -> No
         harness.room.emit("participant_disconnected", sip_participant())
         payload = await result(task)
         assert payload is not None and harness.delivered == [payload]
+        assert harness.spool.written == [payload.call_id] and harness.spool.entries == {}
         assert (payload.direction, payload.from_, payload.to) == (
             "inbound",
             "+14155550123",
