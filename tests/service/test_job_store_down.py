@@ -129,7 +129,12 @@ async def test_postgres_dropped_mid_call_the_payload_is_spooled_then_delivered(
     spool = Spool(tmp_path / "spool")
 
     async def drop() -> None:
-        # the call is live in the store; then the database disappears under it
+        # the call is live in the store (call_started is written in the background, so
+        # give it a moment); then the database disappears under it
+        for _ in range(100):
+            if await execute(url, "SELECT state FROM calls") == "live":
+                break
+            await asyncio.sleep(0.05)
         assert await execute(url, "SELECT state FROM calls") == "live"
         await execute(server, f'DROP DATABASE "{name}" WITH (FORCE)')
 
