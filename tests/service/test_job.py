@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 import structlog
 from calls import LiveCall, sip_participant
+from fakes import livekit_sip as shapes
 from fakes.livekit_server import FakeLiveKitServer
+from fakes.livekit_sip import Unanswered
 from livekit import api, rtc
 from livekit.agents import AgentSession, JobContext
 from livekit.agents.testing import fake_job_context
@@ -37,6 +39,7 @@ from sip.line import Line, RoomLine
 from sip.transfer import ScriptedTransferer
 
 TRUNK = "ST_outbound"
+CALLEE = "+14155550123"
 
 
 @dataclass
@@ -139,11 +142,16 @@ async def livekit() -> AsyncIterator[FakeLiveKitServer]:
 
 
 @pytest.fixture
-async def dialer(livekit: FakeLiveKitServer) -> AsyncIterator[Callable[[JobContext], Dialer]]:
-    """The real livekit-api client, dialing through the local server."""
-    lkapi = api.LiveKitAPI(livekit.url, livekit.api_key, livekit.api_secret)
-    yield lambda _ctx: LiveKitDialer(lkapi, trunk_id=TRUNK, ringing_timeout=20)
-    await lkapi.aclose()
+async def lkapi(livekit: FakeLiveKitServer) -> AsyncIterator[api.LiveKitAPI]:
+    """The real livekit-api client, talking to the local server."""
+    client = api.LiveKitAPI(livekit.url, livekit.api_key, livekit.api_secret)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def dialer(lkapi: api.LiveKitAPI) -> Callable[[JobContext], Dialer]:
+    return lambda _ctx: LiveKitDialer(lkapi, trunk_id=TRUNK, ringing_timeout=20)
 
 
 @contextlib.asynccontextmanager
@@ -272,13 +280,18 @@ async def test_outbound_starts_the_session_then_dials_and_runs_the_flow(
     [
         (486, "busy", "busy", True),
         (600, "busy", "busy", True),
+        (603, "no_answer", "no_answer", True),  # the callee rejected this call, not all calls
         (408, "no_answer", "no_answer", True),
         (480, "no_answer", "no_answer", True),
         (487, "no_answer", "no_answer", True),
         (404, "failed", "error", False),
+        (410, "failed", "error", False),
         (484, "failed", "error", False),
-        (403, "failed", "error", True),
-        (429, "failed", "error", True),
+        (604, "failed", "error", False),
+        (403, "failed", "error", False),
+        (429, "failed", "error", False),
+        (607, "failed", "error", False),
+        (500, "failed", "error", True),
         (503, "failed", "error", True),
     ],
 )
@@ -300,6 +313,60 @@ async def test_sip_failures_become_outcomes(
         failure = live.call.dial_failure
         assert failure is not None and (failure.sip_status, failure.retryable) == (code, retryable)
         assert all(v is None for v in payload.results["satisfaction"].values())
+
+
+def rings_out(server: FakeLiveKitServer) -> None:
+    server.script_dial(CALLEE, Unanswered())
+
+
+def rings_past_livekits_deadline(server: FakeLiveKitServer) -> None:
+    server.script_dial(CALLEE, Unanswered())
+    server.server_deadline = 0.1  # 80 s on the real server
+
+
+def gets_no_final_response(server: FakeLiveKitServer) -> None:
+    server.script_dial(CALLEE, shapes.transaction_timeout(1))
+
+
+def has_no_such_trunk(server: FakeLiveKitServer) -> None:
+    server.check_trunks = True  # and TRUNK was never created
+
+
+def has_no_sip_service(server: FakeLiveKitServer) -> None:
+    server.sip_service = False
+
+
+@pytest.mark.parametrize(
+    ("scene", "status", "retryable"),
+    [
+        (rings_out, "no_answer", True),
+        (rings_past_livekits_deadline, "no_answer", True),
+        (gets_no_final_response, "failed", True),
+        (has_no_such_trunk, "failed", False),
+        (has_no_sip_service, "failed", True),
+    ],
+)
+async def test_failures_without_a_sip_status_become_outcomes(
+    livekit: FakeLiveKitServer,
+    lkapi: api.LiveKitAPI,
+    scene: Callable[[FakeLiveKitServer], None],
+    status: str,
+    retryable: bool,
+) -> None:
+    scene(livekit)
+    quick = LiveKitDialer(lkapi, trunk_id=TRUNK, ringing_timeout=0.2)
+    harness = Harness(rtc.Room())
+    async with running_job(
+        harness, harness.ports(settings(), lambda _ctx: quick), outbound()
+    ) as task:
+        live = await asyncio.wait_for(harness.live, 5)
+        payload = await result(task)
+        assert payload is not None and harness.delivered == [payload]
+        assert payload.status == status
+        assert payload.ended_reason == ("no_answer" if status == "no_answer" else "error")
+        failure = live.call.dial_failure
+        assert failure is not None and (failure.sip_status, failure.retryable) == (None, retryable)
+    assert [(sip, retry) for _, sip, retry in harness.recorder.finished] == [(None, retryable)]
 
 
 async def test_an_invalid_number_is_not_dialed(
