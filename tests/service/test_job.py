@@ -20,6 +20,8 @@ from calls import LiveCall, sip_participant
 from fakes import livekit_sip as shapes
 from fakes.livekit_server import FakeLiveKitServer
 from fakes.livekit_sip import Unanswered
+from fakes.livekit_sip_service import TransferScript
+from fakes.twirp import TwirpError
 from livekit import api, rtc
 from livekit.agents import AgentSession, JobContext
 from livekit.agents.testing import fake_job_context
@@ -36,7 +38,7 @@ from service.store.spool import SpoolEntry
 from service.store_settings import EndpointSettings
 from sip.dialing import Dialer, LiveKitDialer
 from sip.line import Line, RoomLine
-from sip.transfer import ScriptedTransferer
+from sip.transfer import ColdTransferer, ScriptedTransferer, Transferer
 
 TRUNK = "ST_outbound"
 CALLEE = "+14155550123"
@@ -95,7 +97,7 @@ class Spooled:
 class Harness:
     room: rtc.Room
     live: asyncio.Future[LiveCall] = field(default_factory=asyncio.Future)
-    transferer: ScriptedTransferer = field(default_factory=ScriptedTransferer)
+    transferer: Transferer = field(default_factory=ScriptedTransferer)
     recorder: Any = field(default_factory=Recorded)
     line: Callable[[JobContext], Line] = field(default_factory=lambda: lambda _ctx: HungUp())
     shutdowns: list[str] = field(default_factory=list)  # the job context's shutdown reasons
@@ -549,6 +551,56 @@ async def test_the_line_is_hung_up_when_the_agent_is_done(keeps_room: bool) -> N
     assert payload is not None and payload.transfer is not None
     assert payload.transfer.outcome == outcome
     assert [line.count for line in lines] == [1]
+
+
+def refused_busy(transfer_id: str) -> TwirpError:
+    return shapes.transfer_failure(486, transfer_id=transfer_id)
+
+
+def refused_decline(transfer_id: str) -> TwirpError:
+    return shapes.transfer_failure(603, transfer_id=transfer_id)
+
+
+def refer_not_allowed(transfer_id: str) -> TwirpError:
+    return shapes.transfer_failure(405, transfer_id=transfer_id, refer=True)
+
+
+def rings_out_transfer(transfer_id: str) -> Unanswered:
+    return Unanswered()
+
+
+@pytest.mark.parametrize(
+    ("script", "outcome"),
+    [
+        (None, "connected"),
+        (shapes.transfer_call_ended, "failed"),  # a 200 that says the transfer failed
+        (refused_busy, "no_answer"),
+        (refused_decline, "declined"),
+        (refer_not_allowed, "failed"),
+        (rings_out_transfer, "no_answer"),
+    ],
+)
+async def test_a_cold_transfer_reports_what_livekit_answered(
+    livekit: FakeLiveKitServer,
+    lkapi: api.LiveKitAPI,
+    script: TransferScript | None,
+    outcome: str,
+) -> None:
+    livekit.add_participant("fake-room", "sip_caller")  # the caller's SIP leg
+    if script is not None:
+        livekit.script_transfer(script)
+    cold = ColdTransferer(
+        lkapi, room_name="fake-room", participant_identity="sip_caller", ringing_timeout=0.2
+    )
+    harness = Harness(rtc.Room(), transferer=cold)
+    async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
+        await caller_asks_for_a_person(harness)()
+        payload = await result(task)
+    assert payload is not None and payload.transfer is not None
+    assert (payload.transfer.outcome, payload.transfer.reason) == (outcome, "caller_request")
+    assert (payload.status == "transferred") == (outcome == "connected")
+    (refer,) = livekit.calls("TransferSIPParticipant")
+    assert refer.transfer_to == "tel:+14155550999"
 
 
 async def test_a_call_past_its_maximum_duration_is_wrapped_up_politely() -> None:
