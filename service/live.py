@@ -86,7 +86,12 @@ def live_ports(
 
     def transferer(ctx: JobContext, identity: str) -> Transferer:
         if mode == "cold":
-            return ColdTransferer(ctx.api, room_name=ctx.room.name, participant_identity=identity)
+            return ColdTransferer(
+                ctx.api,
+                room_name=ctx.room.name,
+                participant_identity=identity,
+                ringing_timeout=livekit.ringing_timeout,
+            )
         return WarmTransferer(
             trunk_id=livekit.sip_outbound_trunk,
             ringing_timeout=livekit.ringing_timeout,

@@ -12,19 +12,19 @@ A failure never raises: it becomes the outcome the payload reports.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import aiohttp
+import structlog
 from livekit import api
 
 from flows.payload import TransferOutcome
 from flows.spec import TransferReason
+from sip.outcomes import REQUEST_MARGIN, TransferFailure, transfer_failure, transfer_result
 
-# SIP responses from the human's side: busy or not picking up is "no_answer",
-# an explicit rejection is "declined"; anything else "failed".
-_NO_ANSWER = frozenset({408, 480, 486, 487, 600})
-_DECLINED = frozenset({603})
+log = structlog.get_logger("intake.transfer")
 
 
 @dataclass(frozen=True)
@@ -42,14 +42,6 @@ class Transferer(Protocol):
     async def transfer(self, request: TransferRequest) -> TransferOutcome: ...
 
 
-def outcome_for_sip_status(status: int | None) -> TransferOutcome:
-    if status in _NO_ANSWER:
-        return "no_answer"
-    if status in _DECLINED:
-        return "declined"
-    return "failed"
-
-
 @dataclass
 class ScriptedTransferer:
     """Answers every transfer with a fixed outcome, and remembers what it was asked."""
@@ -64,28 +56,56 @@ class ScriptedTransferer:
 
 
 class ColdTransferer:
-    """Refers the caller's SIP call to the destination; the agent then leaves."""
+    """Refers the caller's SIP call to the destination; the agent then leaves.
+
+    TransferSIPParticipant rings the destination for the ringing timeout and answers when
+    the transfer is over: an error, or a 200 whose body says whether it completed.
+    """
 
     keeps_room = False
 
-    def __init__(self, lkapi: api.LiveKitAPI, *, room_name: str, participant_identity: str) -> None:
+    def __init__(
+        self,
+        lkapi: api.LiveKitAPI,
+        *,
+        room_name: str,
+        participant_identity: str,
+        ringing_timeout: float,
+    ) -> None:
         self._api = lkapi
         self._room_name = room_name
         self._identity = participant_identity
+        self._ringing_timeout = ringing_timeout
 
     async def transfer(self, request: TransferRequest) -> TransferOutcome:
         destination = request.to if request.to.startswith("sip:") else f"tel:{request.to}"
+        refer = api.TransferSIPParticipantRequest(
+            participant_identity=self._identity,
+            room_name=self._room_name,
+            transfer_to=destination,
+            play_dialtone=True,
+        )
+        refer.ringing_timeout.FromNanoseconds(int(self._ringing_timeout * 1e9))
         try:
-            await self._api.sip.transfer_sip_participant(
-                api.TransferSIPParticipantRequest(
-                    participant_identity=self._identity,
-                    room_name=self._room_name,
-                    transfer_to=destination,
-                    play_dialtone=True,
-                )
-            )
-        except api.SipCallError as exc:
-            return outcome_for_sip_status(exc.sip_status_code)
-        except (api.TwirpError, aiohttp.ClientError, TimeoutError):
-            return "failed"
-        return "connected"
+            # livekit-api waits the ringing timeout + 2 s per attempt, and on LiveKit Cloud
+            # replays a timed-out request; the caller is on hold meanwhile, so bound it all.
+            async with asyncio.timeout(self._ringing_timeout + REQUEST_MARGIN):
+                response = await self._api.sip.transfer_sip_participant(refer)
+        except (api.ServerError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            error = exc.code if isinstance(exc, api.ServerError) else type(exc).__name__
+            return _failed(transfer_failure(exc), error=error)
+        failure = transfer_result(response)
+        return "connected" if failure is None else _failed(failure, error=None)
+
+
+def _failed(failure: TransferFailure, *, error: str | None) -> TransferOutcome:
+    """Log why a cold transfer did not connect (``error``: the Twirp code or exception type;
+    None when a 200 said so), and return its outcome."""
+    log.info(
+        "transfer.refer_failed",
+        outcome=failure.outcome,
+        sip_status=failure.sip_status,
+        reason=failure.reason,
+        error=error,
+    )
+    return failure.outcome

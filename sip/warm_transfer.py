@@ -7,7 +7,8 @@ moved into the caller's room (``MoveParticipant``: LiveKit Cloud only). Added he
   taken off hold, the human's leg is hung up, and the caller is told someone will call back;
 - a merge that fails (a server without ``MoveParticipant``) does the same instead of
   leaving the caller on hold with nobody coming;
-- the failure of the human's leg is kept, so "nobody picked up" is told from "refused".
+- the failure of the human's leg is kept and read with ``sip.outcomes``, so "nobody picked
+  up" (a ringing timeout has no SIP status) is told from "refused".
 
 This is the one module that reaches into ``WarmTransferTask``'s private members
 (``_set_result``, ``_merge_calls``, ``_originate_human_agent``, ``_human_agent_failed_fut``,
@@ -21,13 +22,14 @@ import asyncio
 import contextlib
 
 import structlog
-from livekit import api, rtc
+from livekit import rtc
 from livekit.agents.beta.workflows import WarmTransferTask, WorkflowInstructions
 from livekit.agents.llm import StopResponse, ToolError
 
 from flows.payload import TransferOutcome
 from sip.line import Line
-from sip.transfer import TransferRequest, outcome_for_sip_status
+from sip.outcomes import transfer_failure
+from sip.transfer import TransferRequest
 
 log = structlog.get_logger("intake.transfer")
 
@@ -38,7 +40,9 @@ NOT_STARTED = "the transfer could not start"
 
 
 class _PhoneWarmTransfer(WarmTransferTask):
-    sip_status: int | None = None
+    # What dialing the human raised (the task itself only says "could not dial human
+    # agent"): a ringing timeout carries no SIP status, so the whole error is kept.
+    dial_error: Exception | None = None
     merge_failed = False
 
     async def _originate_human_agent(
@@ -46,8 +50,8 @@ class _PhoneWarmTransfer(WarmTransferTask):
     ) -> None:
         try:
             await super()._originate_human_agent(room_name=room_name, identity=identity, room=room)
-        except api.SipCallError as exc:
-            self.sip_status = exc.sip_status_code
+        except Exception as exc:
+            self.dial_error = exc
             raise
 
     async def _merge_calls(self) -> None:
@@ -123,8 +127,8 @@ class WarmTransferer:
             return "declined"
         if message == TIMED_OUT:
             return "failed" if task.human_answered else "no_answer"
-        if task.sip_status is not None:
-            return outcome_for_sip_status(task.sip_status)
+        if task.dial_error is not None:
+            return transfer_failure(task.dial_error).outcome
         return "no_answer" if "timeout" in message.lower() else "failed"
 
 

@@ -17,7 +17,11 @@ from typing import Any
 import pytest
 import structlog
 from calls import LiveCall, sip_participant
+from fakes import livekit_sip as shapes
 from fakes.livekit_server import FakeLiveKitServer
+from fakes.livekit_sip import Unanswered
+from fakes.livekit_sip_service import TransferScript
+from fakes.twirp import TwirpError
 from livekit import api, rtc
 from livekit.agents import AgentSession, JobContext
 from livekit.agents.testing import fake_job_context
@@ -34,9 +38,10 @@ from service.store.spool import SpoolEntry
 from service.store_settings import EndpointSettings
 from sip.dialing import Dialer, LiveKitDialer
 from sip.line import Line, RoomLine
-from sip.transfer import ScriptedTransferer
+from sip.transfer import ColdTransferer, ScriptedTransferer, Transferer
 
 TRUNK = "ST_outbound"
+CALLEE = "+14155550123"
 
 
 @dataclass
@@ -92,7 +97,7 @@ class Spooled:
 class Harness:
     room: rtc.Room
     live: asyncio.Future[LiveCall] = field(default_factory=asyncio.Future)
-    transferer: ScriptedTransferer = field(default_factory=ScriptedTransferer)
+    transferer: Transferer = field(default_factory=ScriptedTransferer)
     recorder: Any = field(default_factory=Recorded)
     line: Callable[[JobContext], Line] = field(default_factory=lambda: lambda _ctx: HungUp())
     shutdowns: list[str] = field(default_factory=list)  # the job context's shutdown reasons
@@ -139,11 +144,16 @@ async def livekit() -> AsyncIterator[FakeLiveKitServer]:
 
 
 @pytest.fixture
-async def dialer(livekit: FakeLiveKitServer) -> AsyncIterator[Callable[[JobContext], Dialer]]:
-    """The real livekit-api client, dialing through the local server."""
-    lkapi = api.LiveKitAPI(livekit.url, livekit.api_key, livekit.api_secret)
-    yield lambda _ctx: LiveKitDialer(lkapi, trunk_id=TRUNK, ringing_timeout=20)
-    await lkapi.aclose()
+async def lkapi(livekit: FakeLiveKitServer) -> AsyncIterator[api.LiveKitAPI]:
+    """The real livekit-api client, talking to the local server."""
+    client = api.LiveKitAPI(livekit.url, livekit.api_key, livekit.api_secret)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def dialer(lkapi: api.LiveKitAPI) -> Callable[[JobContext], Dialer]:
+    return lambda _ctx: LiveKitDialer(lkapi, trunk_id=TRUNK, ringing_timeout=20)
 
 
 @contextlib.asynccontextmanager
@@ -272,13 +282,18 @@ async def test_outbound_starts_the_session_then_dials_and_runs_the_flow(
     [
         (486, "busy", "busy", True),
         (600, "busy", "busy", True),
+        (603, "no_answer", "no_answer", True),  # the callee rejected this call, not all calls
         (408, "no_answer", "no_answer", True),
         (480, "no_answer", "no_answer", True),
         (487, "no_answer", "no_answer", True),
         (404, "failed", "error", False),
+        (410, "failed", "error", False),
         (484, "failed", "error", False),
-        (403, "failed", "error", True),
-        (429, "failed", "error", True),
+        (604, "failed", "error", False),
+        (403, "failed", "error", False),
+        (429, "failed", "error", False),
+        (607, "failed", "error", False),
+        (500, "failed", "error", True),
         (503, "failed", "error", True),
     ],
 )
@@ -300,6 +315,60 @@ async def test_sip_failures_become_outcomes(
         failure = live.call.dial_failure
         assert failure is not None and (failure.sip_status, failure.retryable) == (code, retryable)
         assert all(v is None for v in payload.results["satisfaction"].values())
+
+
+def rings_out(server: FakeLiveKitServer) -> None:
+    server.script_dial(CALLEE, Unanswered())
+
+
+def rings_past_livekits_deadline(server: FakeLiveKitServer) -> None:
+    server.script_dial(CALLEE, Unanswered())
+    server.server_deadline = 0.1  # 80 s on the real server
+
+
+def gets_no_final_response(server: FakeLiveKitServer) -> None:
+    server.script_dial(CALLEE, shapes.transaction_timeout(1))
+
+
+def has_no_such_trunk(server: FakeLiveKitServer) -> None:
+    server.check_trunks = True  # and TRUNK was never created
+
+
+def has_no_sip_service(server: FakeLiveKitServer) -> None:
+    server.sip_service = False
+
+
+@pytest.mark.parametrize(
+    ("scene", "status", "retryable"),
+    [
+        (rings_out, "no_answer", True),
+        (rings_past_livekits_deadline, "no_answer", True),
+        (gets_no_final_response, "failed", True),
+        (has_no_such_trunk, "failed", False),
+        (has_no_sip_service, "failed", True),
+    ],
+)
+async def test_failures_without_a_sip_status_become_outcomes(
+    livekit: FakeLiveKitServer,
+    lkapi: api.LiveKitAPI,
+    scene: Callable[[FakeLiveKitServer], None],
+    status: str,
+    retryable: bool,
+) -> None:
+    scene(livekit)
+    quick = LiveKitDialer(lkapi, trunk_id=TRUNK, ringing_timeout=0.2)
+    harness = Harness(rtc.Room())
+    async with running_job(
+        harness, harness.ports(settings(), lambda _ctx: quick), outbound()
+    ) as task:
+        live = await asyncio.wait_for(harness.live, 5)
+        payload = await result(task)
+        assert payload is not None and harness.delivered == [payload]
+        assert payload.status == status
+        assert payload.ended_reason == ("no_answer" if status == "no_answer" else "error")
+        failure = live.call.dial_failure
+        assert failure is not None and (failure.sip_status, failure.retryable) == (None, retryable)
+    assert [(sip, retry) for _, sip, retry in harness.recorder.finished] == [(None, retryable)]
 
 
 async def test_an_invalid_number_is_not_dialed(
@@ -482,6 +551,56 @@ async def test_the_line_is_hung_up_when_the_agent_is_done(keeps_room: bool) -> N
     assert payload is not None and payload.transfer is not None
     assert payload.transfer.outcome == outcome
     assert [line.count for line in lines] == [1]
+
+
+def refused_busy(transfer_id: str) -> TwirpError:
+    return shapes.transfer_failure(486, transfer_id=transfer_id)
+
+
+def refused_decline(transfer_id: str) -> TwirpError:
+    return shapes.transfer_failure(603, transfer_id=transfer_id)
+
+
+def refer_not_allowed(transfer_id: str) -> TwirpError:
+    return shapes.transfer_failure(405, transfer_id=transfer_id, refer=True)
+
+
+def rings_out_transfer(transfer_id: str) -> Unanswered:
+    return Unanswered()
+
+
+@pytest.mark.parametrize(
+    ("script", "outcome"),
+    [
+        (None, "connected"),
+        (shapes.transfer_call_ended, "failed"),  # a 200 that says the transfer failed
+        (refused_busy, "no_answer"),
+        (refused_decline, "declined"),
+        (refer_not_allowed, "failed"),
+        (rings_out_transfer, "no_answer"),
+    ],
+)
+async def test_a_cold_transfer_reports_what_livekit_answered(
+    livekit: FakeLiveKitServer,
+    lkapi: api.LiveKitAPI,
+    script: TransferScript | None,
+    outcome: str,
+) -> None:
+    livekit.add_participant("fake-room", "sip_caller")  # the caller's SIP leg
+    if script is not None:
+        livekit.script_transfer(script)
+    cold = ColdTransferer(
+        lkapi, room_name="fake-room", participant_identity="sip_caller", ringing_timeout=0.2
+    )
+    harness = Harness(rtc.Room(), transferer=cold)
+    async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
+        await caller_asks_for_a_person(harness)()
+        payload = await result(task)
+    assert payload is not None and payload.transfer is not None
+    assert (payload.transfer.outcome, payload.transfer.reason) == (outcome, "caller_request")
+    assert (payload.status == "transferred") == (outcome == "connected")
+    (refer,) = livekit.calls("TransferSIPParticipant")
+    assert refer.transfer_to == "tel:+14155550999"
 
 
 async def test_a_call_past_its_maximum_duration_is_wrapped_up_politely() -> None:

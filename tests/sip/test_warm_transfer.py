@@ -13,11 +13,15 @@ import inspect
 from collections.abc import AsyncIterator
 
 import pytest
+from fakes import livekit_sip as shapes
 from fakes.livekit_server import FakeLiveKitServer
+from fakes.livekit_sip import Unanswered
+from fakes.livekit_sip_service import DialScript
 from livekit import api, rtc
 from livekit.agents import Agent, AgentSession
 from livekit.agents.beta.workflows import WarmTransferTask
 from livekit.agents.testing import fake_job_context
+from livekit.agents.utils import http_context
 
 from sip.line import RoomLine
 from sip.transfer import TransferRequest
@@ -52,25 +56,71 @@ async def test_a_new_task_has_the_state_abandon_reads() -> None:
 
 
 @pytest.mark.parametrize(
-    ("message", "answered", "sip_status", "outcome"),
+    ("message", "answered", "outcome"),
     [
-        (TIMED_OUT, False, None, "no_answer"),  # still ringing when the time ran out
-        (TIMED_OUT, True, None, "failed"),  # answered, never merged in time
-        (MERGE_FAILED, True, None, "failed"),
-        ("human agent declined to connect: busy", True, None, "declined"),
-        ("could not dial human agent", False, 486, "no_answer"),
-        ("could not dial human agent", False, 603, "declined"),
-        ("could not dial human agent", False, None, "failed"),
+        (TIMED_OUT, False, "no_answer"),  # still ringing when the time ran out
+        (TIMED_OUT, True, "failed"),  # answered, never merged in time
+        (MERGE_FAILED, True, "failed"),
+        ("human agent declined to connect: busy", True, "declined"),
+        ("could not dial human agent", False, "failed"),  # and no error kept: see below
     ],
 )
-async def test_why_a_transfer_did_not_connect(
-    message: str, answered: bool, sip_status: int | None, outcome: str
-) -> None:
+async def test_why_a_transfer_did_not_connect(message: str, answered: bool, outcome: str) -> None:
     task = _PhoneWarmTransfer("+14155550999", sip_trunk_id="ST_x", ringing_timeout=5)
-    task.sip_status = sip_status
     if answered:
         task._human_agent_sess = object()  # type: ignore[assignment]
     assert WarmTransferer._failure(task, message) == outcome
+
+
+@pytest.fixture
+async def job_api(
+    livekit: FakeLiveKitServer, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[None]:
+    """The job context WarmTransferTask dials the human through (``JobContext.api``)."""
+    monkeypatch.setenv("LIVEKIT_URL", livekit.url)
+    monkeypatch.setenv("LIVEKIT_API_KEY", livekit.api_key)
+    monkeypatch.setenv("LIVEKIT_API_SECRET", livekit.api_secret)
+    async with http_context.open():
+        with fake_job_context(room=rtc.Room()) as job:
+            yield
+            await job._on_cleanup()  # removes the job's temporary directory
+
+
+@pytest.mark.parametrize(
+    ("script", "outcome"),
+    [
+        (Unanswered(), "no_answer"),  # the ringing timeout: Twirp "canceled", no SIP status
+        (shapes.invite_failure(486), "no_answer"),
+        (shapes.invite_failure(480), "no_answer"),
+        (shapes.invite_failure(603), "declined"),
+        (shapes.invite_failure(404), "failed"),
+        (shapes.TRUNK_NOT_FOUND, "failed"),
+        (shapes.NO_SIP_SERVICE, "failed"),
+    ],
+)
+@pytest.mark.usefixtures("job_api")
+async def test_a_human_who_was_not_reached(
+    livekit: FakeLiveKitServer, script: DialScript, outcome: str
+) -> None:
+    """The human's leg as the real task dials it, through livekit-api to the local server."""
+    livekit.script_dial("+14155550999", script)
+    task = _PhoneWarmTransfer("+14155550999", sip_trunk_id="ST_x", ringing_timeout=0.1)
+    with pytest.raises(api.ServerError):  # what the task reports as "could not dial"
+        await task._originate_human_agent(
+            room_name="call-1" + HUMAN_ROOM_SUFFIX, identity="human", room=rtc.Room()
+        )
+    assert isinstance(task.dial_error, api.ServerError)
+    assert WarmTransferer._failure(task, "could not dial human agent") == outcome
+
+
+@pytest.mark.usefixtures("job_api")
+async def test_a_human_who_answers_leaves_no_dial_error(livekit: FakeLiveKitServer) -> None:
+    task = _PhoneWarmTransfer("+14155550999", sip_trunk_id="ST_x", ringing_timeout=1)
+    await task._originate_human_agent(
+        room_name="call-1" + HUMAN_ROOM_SUFFIX, identity="human", room=rtc.Room()
+    )
+    assert task.dial_error is None
+    assert livekit.participants["call-1" + HUMAN_ROOM_SUFFIX] == {"human"}
 
 
 class _Root(Agent):
