@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from livekit import rtc
+from livekit import api, rtc
 from livekit.agents import AgentSession, JobContext
+from livekit.agents.utils import http_context
 from livekit.agents.utils.misc import is_cloud
 from livekit.agents.voice import room_io
 
@@ -66,6 +67,13 @@ def room_options(settings: Settings, identity: str) -> room_io.RoomOptions:
     )
 
 
+def sip_api() -> api.LiveKitAPI:
+    """The job's API client for calls that ring a phone: no Cloud failover retries, which
+    would resend a CreateSIPParticipant or a REFER that timed out and ring someone twice.
+    (``JobContext.api`` is the same client with failover on.)"""
+    return api.LiveKitAPI(session=http_context.http_session(), failover=False)
+
+
 class _NoTrunk:
     async def dial(self, request: DialRequest) -> DialFailure | None:
         return DialFailure("failed", False, None, "no outbound SIP trunk configured")
@@ -81,13 +89,13 @@ def live_ports(
         if not livekit.sip_outbound_trunk:
             return _NoTrunk()
         return LiveKitDialer(
-            ctx.api, trunk_id=livekit.sip_outbound_trunk, ringing_timeout=livekit.ringing_timeout
+            sip_api(), trunk_id=livekit.sip_outbound_trunk, ringing_timeout=livekit.ringing_timeout
         )
 
     def transferer(ctx: JobContext, identity: str) -> Transferer:
         if mode == "cold":
             return ColdTransferer(
-                ctx.api,
+                sip_api(),
                 room_name=ctx.room.name,
                 participant_identity=identity,
                 ringing_timeout=livekit.ringing_timeout,
