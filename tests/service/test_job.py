@@ -107,6 +107,11 @@ class Harness:
     def delivered(self) -> list[Payload]:
         return [payload for payload, _, _ in self.recorder.finished]
 
+    async def caller_joins(self, dialed: str = "+18005550100") -> LiveCall:
+        """An inbound caller's SIP leg joins the room; returns the call once it runs."""
+        self.room.emit("participant_connected", sip_participant(**{"sip.trunkPhoneNumber": dialed}))
+        return await asyncio.wait_for(self.live, 5)
+
     def ports(self, settings: Settings, dialer: Callable[[JobContext], Dialer]) -> JobPorts:
         async def start_text(
             session: AgentSession[None], agent: IntakeAgent, ctx: JobContext, identity: str
@@ -135,20 +140,6 @@ def settings(**overrides: Any) -> Settings:
         "transfer_to": "+14155550999",
     }
     return Settings.model_validate(base | overrides)
-
-
-@pytest.fixture
-async def livekit() -> AsyncIterator[FakeLiveKitServer]:
-    async with FakeLiveKitServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def lkapi(livekit: FakeLiveKitServer) -> AsyncIterator[api.LiveKitAPI]:
-    """The real livekit-api client, talking to the local server."""
-    client = api.LiveKitAPI(livekit.url, livekit.api_key, livekit.api_secret)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
@@ -404,9 +395,7 @@ async def test_silence_reprompts_then_ends_with_no_input() -> None:
     harness = Harness(rtc.Room())
     quick = settings(voice={"no_input_timeout": 0.05})
     async with running_job(harness, harness.ports(quick, lambda _ctx: _no_dial())) as task:
-        harness.room.emit(
-            "participant_connected", sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"})
-        )
+        await harness.caller_joins()
         payload = await result(task)
         assert payload is not None
         assert (payload.status, payload.ended_reason) == ("incomplete", "no_input")
@@ -430,11 +419,7 @@ async def test_progress_and_payload_reach_the_store(tmp_path: Path) -> None:
     try:
         harness = Harness(rtc.Room(), recorder=store)
         async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
-            harness.room.emit(
-                "participant_connected",
-                sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"}),
-            )
-            live = await asyncio.wait_for(harness.live, 5)
+            live = await harness.caller_joins()
             await live.asked("patient.full_name")
             await live.say("jane doe")
             await live.asked("patient.date_of_birth")
@@ -476,10 +461,7 @@ async def test_key_presses_keep_the_silence_timer_from_firing() -> None:
     harness = Harness(rtc.Room())
     slow = settings(voice={"no_input_timeout": 0.15, "inter_digit_timeout": 1.0})
     async with running_job(harness, harness.ports(slow, lambda _ctx: _no_dial())) as task:
-        harness.room.emit(
-            "participant_connected", sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"})
-        )
-        live = await asyncio.wait_for(harness.live, 5)
+        live = await harness.caller_joins()
         await live.asked("patient.full_name")
         await live.say("jane doe")
         await live.asked("patient.date_of_birth")
@@ -496,18 +478,12 @@ async def test_key_presses_keep_the_silence_timer_from_firing() -> None:
         await result(task)
 
 
-def caller_asks_for_a_person(harness: Harness) -> Callable[[], Any]:
-    async def script() -> LiveCall:
-        harness.room.emit(
-            "participant_connected", sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"})
-        )
-        live = await asyncio.wait_for(harness.live, 5)
-        await live.asked("patient.full_name")
-        with contextlib.suppress(CallEnding):  # the turn that ends the call surfaces it
-            await live.say("jane doe, and can I talk to a real person please")
-        return live
-
-    return script
+async def caller_asks_for_a_person(harness: Harness) -> LiveCall:
+    live = await harness.caller_joins()
+    await live.asked("patient.full_name")
+    with contextlib.suppress(CallEnding):  # the turn that ends the call surfaces it
+        await live.say("jane doe, and can I talk to a real person please")
+    return live
 
 
 async def test_after_a_connected_warm_transfer_the_line_stays_up_until_someone_leaves(
@@ -518,7 +494,7 @@ async def test_after_a_connected_warm_transfer_the_line_stays_up_until_someone_l
     harness.line = lambda ctx: RoomLine(lkapi, ctx.job.room.name)
     try:
         async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
-            live = await caller_asks_for_a_person(harness)()
+            live = await caller_asks_for_a_person(harness)
             await live.ended()
             for _ in range(50):  # the payload is stored at once, while the humans talk
                 if harness.delivered:
@@ -546,7 +522,7 @@ async def test_the_line_is_hung_up_when_the_agent_is_done(keeps_room: bool) -> N
     lines: list[HungUp] = []
     harness.line = lambda _ctx: lines.append(HungUp()) or lines[-1]
     async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
-        await caller_asks_for_a_person(harness)()
+        await caller_asks_for_a_person(harness)
         payload = await result(task)
     assert payload is not None and payload.transfer is not None
     assert payload.transfer.outcome == outcome
@@ -594,7 +570,7 @@ async def test_a_cold_transfer_reports_what_livekit_answered(
     )
     harness = Harness(rtc.Room(), transferer=cold)
     async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
-        await caller_asks_for_a_person(harness)()
+        await caller_asks_for_a_person(harness)
         payload = await result(task)
     assert payload is not None and payload.transfer is not None
     assert (payload.transfer.outcome, payload.transfer.reason) == (outcome, "caller_request")
@@ -607,10 +583,7 @@ async def test_a_call_past_its_maximum_duration_is_wrapped_up_politely() -> None
     harness = Harness(rtc.Room())
     short = settings(voice={"max_call_duration": 0.5})
     async with running_job(harness, harness.ports(short, lambda _ctx: _no_dial())) as task:
-        harness.room.emit(
-            "participant_connected", sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"})
-        )
-        live = await asyncio.wait_for(harness.live, 5)
+        live = await harness.caller_joins()
         await live.asked("patient.full_name")
         await live.say("jane doe")
         await live.asked("patient.date_of_birth")  # ... and the caller takes their time
@@ -628,11 +601,7 @@ async def test_each_call_logs_its_metrics_once_under_fixed_keys() -> None:
     harness = Harness(rtc.Room())
     with structlog.testing.capture_logs() as logs:
         async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
-            harness.room.emit(
-                "participant_connected",
-                sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"}),
-            )
-            live = await asyncio.wait_for(harness.live, 5)
+            live = await harness.caller_joins()
             await live.asked("patient.full_name")
             await live.say("jane doe")
             await live.asked("patient.date_of_birth")

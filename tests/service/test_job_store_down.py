@@ -15,7 +15,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 import structlog
-from calls import sip_participant
 from livekit import rtc
 from sqlalchemy.engine import make_url
 
@@ -46,10 +45,7 @@ async def inbound_call(
     harness = Harness(rtc.Room(), recorder=store, spool=spool)
     ports = harness.ports(settings(), lambda _ctx: NeverDials())
     async with running_job(harness, ports) as task:
-        harness.room.emit(
-            "participant_connected", sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"})
-        )
-        live = await asyncio.wait_for(harness.live, 5)
+        live = await harness.caller_joins()
         await live.asked("patient.full_name")
         await live.say("jane doe")
         await live.asked("patient.date_of_birth")
@@ -234,10 +230,7 @@ async def test_the_greeting_does_not_wait_for_the_store(tmp_path: Path) -> None:
     recorder = SlowToStart()
     harness = Harness(rtc.Room(), recorder=recorder, spool=Spool(tmp_path))
     async with running_job(harness, harness.ports(settings(), lambda _ctx: NeverDials())) as task:
-        harness.room.emit(
-            "participant_connected", sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"})
-        )
-        live = await asyncio.wait_for(harness.live, 5)
+        live = await harness.caller_joins()
         await live.asked("patient.full_name")  # while call_started still hangs
         recorder.release.set()
         live.call.hangup()

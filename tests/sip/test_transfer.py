@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -25,17 +24,9 @@ ROOM, CALLER = "call-1", "sip_caller"
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeLiveKitServer]:
-    async with FakeLiveKitServer() as fake:
-        fake.add_participant(ROOM, CALLER)
-        yield fake
-
-
-@pytest.fixture
-async def lkapi(server: FakeLiveKitServer) -> AsyncIterator[api.LiveKitAPI]:
-    client = api.LiveKitAPI(server.url, server.api_key, server.api_secret)
-    yield client
-    await client.aclose()
+def server(livekit: FakeLiveKitServer) -> FakeLiveKitServer:
+    livekit.add_participant(ROOM, CALLER)
+    return livekit
 
 
 def cold(lkapi: api.LiveKitAPI, ringing_timeout: float = 20) -> ColdTransferer:

@@ -135,12 +135,6 @@ class _Root(Agent):
         self.outcome.set_result(await self.transferer.transfer(REQUEST))
 
 
-@pytest.fixture
-async def livekit() -> AsyncIterator[FakeLiveKitServer]:
-    async with FakeLiveKitServer() as server:
-        yield server
-
-
 async def test_a_transfer_that_cannot_dial_gives_the_caller_back(
     livekit: FakeLiveKitServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
