@@ -16,6 +16,11 @@ from flows.replies import WELCOME
 from flows.tasks import WelcomeTask
 
 NO_INPUT_GOODBYE = "I haven't heard anything, so I'll end the call now. Goodbye."
+GOODBYE = "Goodbye."
+TIME_UP_GOODBYE = (
+    "I'm sorry, we've reached the time limit for this call. Someone from our team will "
+    "follow up with you. Goodbye."
+)
 ERROR_GOODBYE = "I'm sorry, something went wrong on our side. Someone will call you back. Goodbye."
 
 
@@ -55,6 +60,10 @@ class IntakeAgent(Agent):
         call, reason = self.call, ending.reason
         if call.ended:
             return
+        if call.out_of_time:
+            await self._say(TIME_UP_GOODBYE)
+            call.finish("collection_failed" if call.required_missing() else "completed")
+            return
         if reason == "declined":
             await self._say(call.spec.welcome.declined_message)
             call.finish("declined")
@@ -63,21 +72,26 @@ class IntakeAgent(Agent):
             await self._say(NO_INPUT_GOODBYE)
             call.finish("no_input")
             return
-        if reason == "emergency" and call.spec.emergency is not None:
-            await self._say(call.spec.emergency.message)
+        emergency = call.spec.emergency if reason == "emergency" else None
+        if emergency is not None:
+            await self._say(emergency.message)
         transfer_reason = call.transfer_reason(reason)
         transfer = call.spec.transfer
         if transfer_reason is not None and transfer is not None:
-            if reason != "emergency":  # the safety message already said who is coming
-                await self._say(transfer.message)
+            # Only now, with a destination to try, does the caller hear they are connected.
+            await self._say(emergency.connecting_message if emergency else transfer.message)
             if await call.transfer_to_human(transfer_reason) == "connected":
                 call.finish(reason)
                 return
             await self._say(transfer.fallback_message)
         elif reason == "error":
             await self._say(ERROR_GOODBYE)
+        elif emergency is not None:
+            await self._say(GOODBYE)
         call.finish(reason)
 
     async def _say(self, text: str) -> None:
+        """Endings are said in full: a caller's noise must not cut off a safety message,
+        a transfer announcement or a goodbye."""
         if not self.call.ended:
-            await self.session.say(text)
+            await self.session.say(text, allow_interruptions=False)

@@ -75,6 +75,7 @@ class InputTarget(Protocol):
 
     def take_keypad(self, digits: str) -> None: ...
     def take_silence(self) -> None: ...
+    def end(self, ending: CallEnding) -> None: ...
 
 
 _STATUS_BY_REASON: dict[EndedReason, CallStatus] = {
@@ -117,6 +118,7 @@ class Call:
         if info.direction == "inbound":
             self.answered.set()
         self.collection_done = False
+        self.out_of_time = False  # the maximum call duration was reached: wrap up
         self.transfer: TransferReport | None = None
         self.dial_failure: DialFailure | None = None  # kept for the record: SIP status, retry
         self.payload: Payload | None = None
@@ -190,6 +192,16 @@ class Call:
     def silence(self) -> None:
         if self.active is not None and self.payload is None:
             self.active.take_silence()
+
+    def time_up(self) -> None:
+        """The call reached its maximum duration: the question being asked is dropped and
+        the root agent wraps up (a task that starts later ends at once)."""
+        if self.payload is not None:
+            return
+        self.out_of_time = True
+        self.log.info("call.time_up")
+        if self.active is not None:
+            self.active.end(CallEnding("collection_failed"))
 
     def step_completed(self, step_id: str) -> None:
         self.log.info("step.completed", step=step_id)

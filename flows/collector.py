@@ -14,7 +14,7 @@ from flows import parsers
 from flows.answers import AnswerContext, Value, parse_value
 from flows.errors import AnswerError
 from flows.fields import KEYPAD_TYPES, FieldSpec, ListField, ScalarField
-from flows.questions import AGAIN, SORRY, STILL_THERE, QuestionFlow, with_prefix
+from flows.questions import AGAIN, CALL_BACK, SORRY, STILL_THERE, QuestionFlow, with_prefix
 from flows.record import FieldState, Question, Source
 from flows.replies import WELCOME, Ask, EndCall, Escalate, Reply, StepComplete
 from flows.spec import FlowSpec, TransferReason
@@ -137,6 +137,18 @@ class Collector(QuestionFlow):
         field, state = self._field(field_path)
         return self._failed(field, state, "this question is required")
 
+    def no_one_available(self) -> Reply:
+        """The caller asked for a person and no one can take the call: promise a call back
+        and ask again. It counts as an unusable answer, so a caller who only ever asks for
+        a person reaches the attempt limit instead of looping."""
+        question = self._require_pending()
+        self._silences = 0
+        note = "No one can take the call now; someone will call back."
+        if question.field_path is None:
+            return self._welcome_failed(note, prefix=CALL_BACK, failed=False)
+        field, state = self._field(question.field_path)
+        return self._failed(field, state, note, prefix=CALL_BACK, failed=False)
+
     def silence(self) -> Reply:
         """The caller said nothing: re-prompt, or end the call once re-prompts run out."""
         self._silences += 1
@@ -154,16 +166,17 @@ class Collector(QuestionFlow):
         try:
             agreed = parsers.parse_yes_no(text)
         except AnswerError:
-            self._welcome_failures += 1
-            if self._welcome_failures >= self.spec.limits.max_attempts:
-                return EndCall("collection_failed", "No clear answer to the welcome question.")
-            return self._ask(
-                with_prefix(self._require_pending(), SORRY), "Not a yes or no.", failed=True
-            )
+            return self._welcome_failed("Not a yes or no.")
         self.pending = None
         if not agreed:
             return EndCall("declined", "The caller declined.")
         return StepComplete(WELCOME, "The caller agreed.")
+
+    def _welcome_failed(self, note: str, *, prefix: str = SORRY, failed: bool = True) -> Reply:
+        self._welcome_failures += 1
+        if self._welcome_failures >= self.spec.limits.max_attempts:
+            return EndCall("collection_failed", "No clear answer to the welcome question.")
+        return self._ask(with_prefix(self._require_pending(), prefix), note, failed=failed)
 
     def _answer_confirm(
         self, field: FieldSpec, state: FieldState, text: str, source: Source
@@ -275,12 +288,20 @@ class Collector(QuestionFlow):
         assert isinstance(field, ListField)
         return field.item.fields[state.draft_index]
 
-    def _failed(self, field: FieldSpec, state: FieldState, reason: str) -> Reply:
+    def _failed(
+        self,
+        field: FieldSpec,
+        state: FieldState,
+        reason: str,
+        *,
+        prefix: str = SORRY,
+        failed: bool = True,
+    ) -> Reply:
         state.failures += 1
         if state.failures >= self.spec.limits.max_attempts:
             return self._give_up(field, state)
-        note = f"That answer could not be used ({reason}); ask again."
-        return self._advance(note, prefix=SORRY, repeat=True, failed=True)
+        note = f"That answer could not be used ({reason}); ask again." if failed else reason
+        return self._advance(note, prefix=prefix, repeat=True, failed=failed)
 
     def _give_up(self, field: FieldSpec, state: FieldState) -> Reply:
         if state.items:

@@ -22,6 +22,7 @@ from sip.keypad import keypad_prompt
 SORRY = "Sorry, I didn't catch that."
 AGAIN = "Let's try that again."
 STILL_THERE = "Are you still there?"
+CALL_BACK = "No one can take the call right now, but someone from our team will call you back."
 
 
 class QuestionFlow:
@@ -150,7 +151,7 @@ class QuestionFlow:
 
 def with_prefix(question: Question, prefix: str) -> Question:
     base = question.text
-    for known in (SORRY, AGAIN, STILL_THERE):
+    for known in (SORRY, AGAIN, STILL_THERE, CALL_BACK):
         base = base.removeprefix(known + " ")
     return Question(
         kind=question.kind,

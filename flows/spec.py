@@ -68,9 +68,13 @@ class TransferSpec(SpecModel):
 
 class EmergencySpec(SpecModel):
     phrases: Annotated[list[str], Field(min_length=1)]
-    message: str = (
-        "If this is a medical emergency, please hang up and dial 911 now. "
-        "I'm connecting you with our staff."
+    message: str = Field(
+        default="If this is a medical emergency, please hang up and dial 911 now.",
+        description="The safety message, said first whether or not a transfer follows.",
+    )
+    connecting_message: str = Field(
+        default="I'm connecting you with our staff.",
+        description="Said after the safety message, only when a transfer will be tried.",
     )
 
 

@@ -7,6 +7,7 @@ A ``CallEnding`` completes a task with an exception, unwinding to the root agent
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -55,6 +56,9 @@ class FlowTask(AgentTask[ResultT], Generic[ResultT]):
         # An exception escaping on_enter would leave the awaiting agent waiting forever.
         try:
             self.call.active = self
+            if self.call.out_of_time:
+                self.end(CallEnding("collection_failed"))
+                return
             self.deliver(self.begin())
         except Exception:
             self.call.log.exception("task.error", task=type(self).__name__)
@@ -109,6 +113,10 @@ class FlowTask(AgentTask[ResultT], Generic[ResultT]):
 
     def take_keypad(self, digits: str) -> None:
         if not self.done():
+            # A caller who keyed the answer has heard enough of the question; speech that
+            # must not be cut (a safety message, a goodbye) refuses and plays on.
+            with contextlib.suppress(RuntimeError):
+                self.session.interrupt()
             self.deliver(self.call.collector.keypad(digits))
 
     def take_silence(self) -> None:

@@ -134,12 +134,12 @@ def _skip_tool(task: FlowTask[Any]) -> llm.Tool:
 
 
 def _person_tool(task: FlowTask[Any]) -> llm.Tool:
-    async def transfer_to_person(raw_arguments: dict[str, object]) -> str:
+    async def transfer_to_person(raw_arguments: dict[str, object]) -> None:
         call = task.call
         if not call.can_transfer("caller_request"):
-            pending = call.collector.pending
-            question = f' Then ask: "{pending.text}"' if pending else ""
-            return "No one can take the call now; say someone can call them back." + question
+            # No destination: promise a call back and carry on with the flow.
+            _forward(task, call.collector.no_one_available)
+            return
         task.end(CallEnding("caller_request"))
         raise StopResponse()  # the root agent announces the transfer
 

@@ -17,7 +17,7 @@ import typer
 from flows.payload import Payload
 from service.cli_context import settings_of
 from service.errors import ServiceError
-from service.settings import Settings
+from service.settings import Settings, prepare_data_dir
 
 if TYPE_CHECKING:  # the store and delivery stack load only for the commands that use them
     from service.delivery.dispatcher import Report
@@ -33,6 +33,8 @@ calls_app = typer.Typer(help="Stored calls and their payloads.", no_args_is_help
 
 def _with_store(settings: Settings, work: Callable[[CallStore], Awaitable[T]]) -> T:
     from service.store import CallStore
+
+    prepare_data_dir(settings)  # the default SQLite file lives there
 
     async def run() -> T:
         endpoints = settings.webhooks.endpoints
@@ -134,10 +136,13 @@ def show_call(
 
 
 def deliver_command(ctx: typer.Context) -> None:
-    """Deliver webhooks and finalise orphaned calls until SIGTERM or Ctrl-C."""
+    """Deliver webhooks, import payloads spooled while the database was down and finalise
+    orphaned calls, until SIGTERM or Ctrl-C."""
     settings = settings_of(ctx)
     if not settings.webhooks.endpoints:
         _progress("no endpoints in INTAKE_WEBHOOKS__ENDPOINTS: payloads are kept, not sent")
+    spool = prepare_data_dir(settings)
     from service.delivery.process import serve_until_signalled
+    from service.store.spool import Spool
 
-    asyncio.run(serve_until_signalled(settings.database.url, settings.webhooks))
+    asyncio.run(serve_until_signalled(settings.database.url, settings.webhooks, Spool(spool)))

@@ -10,6 +10,7 @@ import typer
 
 from service.cli_context import settings_of
 from service.errors import ConfigError
+from service.settings import prepare_data_dir
 
 
 def worker(
@@ -45,13 +46,20 @@ def worker(
 
     settings = settings_of(ctx)
     if check:
-        failures, warnings = asyncio.run(check_worker(settings))
+        try:
+            prepare_data_dir(settings)  # the spool, and the default SQLite file
+            failures = []
+        except ConfigError as exc:
+            failures = [str(exc)]
+        problems, warnings = asyncio.run(check_worker(settings))
+        failures += problems
         _print_all("warning", warnings)
         _print_all("error", failures)
         if failures:
             raise typer.Exit(2)
         print("worker configuration ok")
         return
+    prepare_data_dir(settings)
     found = inspect_settings(settings)
     if found.errors:
         more = len(found.errors) - 1

@@ -6,18 +6,27 @@ Secrets are ``SecretStr`` so they never print.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import phonenumbers
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flows.catalog import FlowCatalog
 from service.errors import ConfigError
-from service.store_settings import DatabaseSettings, WebhookSettings
+from service.store_settings import DatabaseSettings, WebhookSettings, sqlite_url
 
 ENV_PREFIX = "INTAKE_"
+DEFAULT_DATA_DIR = Path("data")
 
 
 class LiveKitSettings(BaseModel):
@@ -53,7 +62,13 @@ class VoiceSettings(BaseModel):
     min_endpointing_delay: float = Field(default=0.6, ge=0)
     max_endpointing_delay: float = Field(default=3.0, gt=0)
     answering_machine_detection: bool = True
-    transfer_mode: Literal["warm", "cold"] = "warm"  # warm needs LiveKit Cloud to merge
+    # auto: warm on LiveKit Cloud URLs, cold elsewhere (the merge needs MoveParticipant).
+    transfer_mode: Literal["auto", "warm", "cold"] = "auto"
+    transfer_timeout: float = Field(default=120.0, gt=0, le=900)  # ringing, briefing, merge
+    max_call_duration: float = Field(default=1800.0, gt=0, le=14400)  # then wrapped up
+    record: bool = False  # LiveKit Cloud session recording: off, answers are sensitive
+    # Krisp telephony noise cancellation (LiveKit Cloud): auto = on when the URL is Cloud's.
+    noise_cancellation: Literal["auto", "on", "off"] = "auto"
 
 
 # Calls one worker takes at once when INTAKE_WORKER__MAX_CALLS is unset. A job process
@@ -98,6 +113,8 @@ class Settings(BaseSettings):
     flows_dir: Path | None = None
     routes: dict[str, str] = {}  # dialed number (E.164) -> flow id, JSON
     default_flow: str | None = None  # inbound calls to a number not in routes
+    # the default SQLite store and the spool of payloads the store could not take yet
+    data_dir: Path = DEFAULT_DATA_DIR
 
     livekit: LiveKitSettings = LiveKitSettings()
     openai: OpenAISettings = OpenAISettings()
@@ -106,6 +123,37 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     database: DatabaseSettings = DatabaseSettings()
     webhooks: WebhookSettings = WebhookSettings()
+
+    @model_validator(mode="after")
+    def _transfer_outlasts_its_ringing(self) -> Settings:
+        if self.voice.transfer_timeout <= self.livekit.ringing_timeout:
+            raise ValueError(
+                "INTAKE_VOICE__TRANSFER_TIMEOUT must be longer than INTAKE_LIVEKIT__RINGING_TIMEOUT"
+                " (the whole transfer includes the human's phone ringing)"
+            )
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_in_data_dir(cls, data: Any) -> Any:
+        """Without INTAKE_DATABASE__URL, the store is ``intake.db`` in the data directory."""
+        if not isinstance(data, dict):
+            return data
+        database = data.get("database")
+        if isinstance(database, DatabaseSettings) or (
+            isinstance(database, dict) and database.get("url")
+        ):
+            return data
+        data_dir = Path(str(data.get("data_dir") or DEFAULT_DATA_DIR))
+        given = database if isinstance(database, dict) else {}
+        return data | {"database": given | {"url": sqlite_url(data_dir / "intake.db")}}
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _a_directory_name(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():  # Path("") would be the cwd
+            raise ValueError("expected a directory for the data, such as ./data or /var/lib/intake")
+        return value
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -148,11 +196,34 @@ def flow_catalog(settings: Settings) -> FlowCatalog:
     return FlowCatalog([settings.flows_dir] if settings.flows_dir else [])
 
 
+def spool_dir(settings: Settings) -> Path:
+    """Where final payloads wait for the store (``service.store.spool``)."""
+    return settings.data_dir / "spool"
+
+
+def prepare_data_dir(settings: Settings) -> Path:
+    """Create INTAKE_DATA_DIR and its spool directory, and prove a file can be written
+    there; returns the spool directory. ConfigError, naming the variable, if not."""
+    spool = spool_dir(settings)
+    try:
+        spool.mkdir(parents=True, exist_ok=True)
+        probe = spool / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        why = exc.strerror or exc.__class__.__name__
+        raise ConfigError(f"INTAKE_DATA_DIR: cannot write to {spool}: {why}") from None
+    return spool
+
+
 def load_settings() -> Settings:
     """Read the environment; a bad value raises ConfigError naming its variable."""
     try:
         return Settings()
     except ValidationError as exc:
         error = exc.errors()[0]
+        message = error["msg"].removeprefix("Value error, ")
+        if not error["loc"]:  # a rule across settings names its variables itself
+            raise ConfigError(message) from None
         name = ENV_PREFIX + "__".join(str(part) for part in error["loc"]).upper()
-        raise ConfigError(f"{name}: {error['msg'].removeprefix('Value error, ')}") from None
+        raise ConfigError(f"{name}: {message}") from None

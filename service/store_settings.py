@@ -7,6 +7,7 @@ never at the first delivery. Lists are JSON (``INTAKE_WEBHOOKS__ENDPOINTS='[{...
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -33,8 +34,13 @@ def _json_list(value: Any) -> Any:
         raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
 
 
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
 class DatabaseSettings(BaseModel):
-    url: str = "sqlite+aiosqlite:///intake.db"
+    # Settings puts the default file in INTAKE_DATA_DIR; this is that default's default.
+    url: str = sqlite_url(Path("data/intake.db"))
 
     @field_validator("url")
     @classmethod

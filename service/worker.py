@@ -11,23 +11,17 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
-from livekit import rtc
-from livekit.agents import AgentServer, AgentSession, JobContext, JobExecutorType, JobProcess
-from livekit.agents.voice import room_io
+from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess
 
-from flows.agent import IntakeAgent
-from flows.catalog import FlowCatalog
-from service.job import CallRecorder, JobPorts, run_call_job
+from service.job import run_call_job
+from service.live import live_ports
 from service.logging import configure_job_logging
-from service.pipeline import build_pipeline
-from service.settings import Settings, flow_catalog, load_settings
+from service.settings import Settings, flow_catalog, load_settings, spool_dir
 from service.store import CallStore
-from sip.dialing import Dialer, DialRequest, LiveKitDialer
-from sip.outcomes import DialFailure
-from sip.transfer import ColdTransferer, Transferer, WarmTransferer
+from service.store.spool import Spool
 
 log = structlog.get_logger("intake.worker")
 
@@ -43,8 +37,16 @@ def prewarm(proc: JobProcess) -> None:
     proc.userdata["settings"] = settings
     proc.userdata["catalog"] = flow_catalog(settings)
     proc.userdata["vad"] = silero.VAD.load()
+    proc.userdata["store"], proc.userdata["spool"] = call_store(settings)
     if own_process:  # threads share the worker's heap: prepared once, at start (worker_run)
         prepare_gc_for_calls()
+
+
+def call_store(settings: Settings) -> tuple[CallStore, Spool]:
+    """The store (no I/O: the database may be down) and the spool of one job process."""
+    endpoints = settings.webhooks.endpoints
+    store = CallStore.create(settings.database.url, endpoints=endpoints)
+    return store, Spool(spool_dir(settings))
 
 
 def prepare_gc_for_calls() -> None:
@@ -61,67 +63,18 @@ def prepare_gc_for_calls() -> None:
     gc.set_threshold(10_000, 20, 50)
 
 
-class _NoTrunk:
-    async def dial(self, request: DialRequest) -> DialFailure | None:
-        return DialFailure("failed", False, None, "no outbound SIP trunk configured")
-
-
-def live_ports(
-    settings: Settings, catalog: FlowCatalog, vad: Any, recorder: CallRecorder
-) -> JobPorts:
-
-    def dialer(ctx: JobContext) -> Dialer:
-        trunk = settings.livekit.sip_outbound_trunk
-        if not trunk:
-            return _NoTrunk()
-        return LiveKitDialer(
-            ctx.api, trunk_id=trunk, ringing_timeout=settings.livekit.ringing_timeout
-        )
-
-    def transferer(ctx: JobContext, identity: str) -> Transferer:
-        if settings.voice.transfer_mode == "cold":
-            return ColdTransferer(ctx.api, room_name=ctx.room.name, participant_identity=identity)
-        return WarmTransferer(
-            trunk_id=settings.livekit.sip_outbound_trunk,
-            ringing_timeout=settings.livekit.ringing_timeout,
-        )
-
-    async def start_in_room(
-        session: AgentSession[None], agent: IntakeAgent, ctx: JobContext, identity: str
-    ) -> None:
-        await session.start(
-            agent=agent,
-            room=ctx.room,
-            room_options=room_io.RoomOptions(
-                participant_identity=identity,
-                participant_kinds=[rtc.ParticipantKind.PARTICIPANT_KIND_SIP],
-                close_on_disconnect=True,
-            ),
-        )
-
-    return JobPorts(
-        settings=settings,
-        catalog=catalog,
-        pipeline=lambda collector: build_pipeline(settings, collector, vad),
-        dialer=dialer,
-        transferer=transferer,
-        start_session=start_in_room,
-        recorder=recorder,
-        amd=settings.voice.answering_machine_detection,
-    )
-
-
 async def entrypoint(ctx: JobContext) -> None:
     settings = ctx.proc.userdata.get("settings") or load_settings()
     catalog = ctx.proc.userdata.get("catalog") or flow_catalog(settings)
+    store, spool = ctx.proc.userdata.get("store"), ctx.proc.userdata.get("spool")
+    if store is None or spool is None:
+        store, spool = call_store(settings)
     structlog.contextvars.bind_contextvars(job_id=ctx.job.id)
     try:
-        endpoints = settings.webhooks.endpoints
-        async with await CallStore.open(settings.database.url, endpoints=endpoints) as store:
-            vad = ctx.proc.userdata.get("vad")
-            await run_call_job(ctx, live_ports(settings, catalog, vad, store))
+        vad = ctx.proc.userdata.get("vad")
+        await run_call_job(ctx, live_ports(settings, catalog, vad, store, spool))
     finally:
-        ctx.delete_room()  # hangs up the phone side too
+        await store.close()  # its connections belong to this call's event loop
 
 
 class RunsJobs(Protocol):

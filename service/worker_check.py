@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from flows.errors import FlowError
 from flows.spec import FlowSpec
+from service.live import transfer_mode
 from service.pipeline import required_credentials
 from service.settings import Settings, flow_catalog
 from service.store import CallStore, StoreError
@@ -95,17 +96,12 @@ def _transfer_gaps(settings: Settings, spec: FlowSpec, where: str) -> list[str]:
             f"{flow} transfers callers to a person but has nowhere to dial: set"
             " INTAKE_TRANSFER_TO or the flow's transfer.destination"
         ]
-    if warm_transfers(settings) and not settings.livekit.sip_outbound_trunk:
+    if transfer_mode(settings) == "warm" and not settings.livekit.sip_outbound_trunk:
         return [
-            f"{flow} transfers warm, which dials the person through a SIP trunk: set"
-            " INTAKE_LIVEKIT__SIP_OUTBOUND_TRUNK (or INTAKE_VOICE__TRANSFER_MODE=cold)"
+            f"{flow} transfers warm (INTAKE_VOICE__TRANSFER_MODE), which dials the person"
+            " through a SIP trunk: set INTAKE_LIVEKIT__SIP_OUTBOUND_TRUNK"
         ]
     return []
-
-
-def warm_transfers(settings: Settings) -> bool:
-    """Whether transfers dial the person out (warm) rather than hand the call over (cold)."""
-    return settings.voice.transfer_mode == "warm"
 
 
 @dataclass(frozen=True)

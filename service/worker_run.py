@@ -32,8 +32,9 @@ from typing import Literal
 import structlog
 from livekit.agents import AgentServer
 
+from service.catch_up import caught_up
 from service.settings import Settings
-from service.worker import build_server, prepare_gc_for_calls
+from service.worker import build_server, call_store, prepare_gc_for_calls
 from service.worker_check import reach_livekit
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -70,7 +71,11 @@ async def run_worker(settings: Settings, *, dev: bool) -> WorkerExit:
     server = build_server(settings, dev=dev)
     if settings.worker.job_executor == "thread":
         prepare_gc_for_calls()  # once, for every call thread (job processes do it in prewarm)
-    return await serve(server, settings, dev=dev)
+    # Meanwhile the store is migrated and the spool imported, at start, every sweep
+    # interval, and once more after the drain (service.catch_up).
+    store, spool = call_store(settings)
+    async with caught_up(store, spool, interval=settings.webhooks.sweep_interval):
+        return await serve(server, settings, dev=dev)
 
 
 class StopSignals:

@@ -2,11 +2,13 @@
 
 The order follows LiveKit's outbound-caller example: the agent's session is started
 first (so nothing the callee says is missed), then the callee is dialed with
-``wait_until_answered``; a SIP failure keeps its status code.
+``wait_until_answered``. Whatever CreateSIPParticipant raises becomes a ``DialFailure``
+through the table in ``sip.outcomes`` (a SIP failure keeps its status code).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
@@ -18,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from flows import parsers
 from flows.errors import AnswerError
 from sip.errors import JobMetadataError
-from sip.outcomes import INVALID_NUMBER, DialFailure, failure_for_sip_status
+from sip.outcomes import INVALID_NUMBER, REQUEST_MARGIN, DialFailure, dial_failure
 
 
 class OutboundJob(BaseModel):
@@ -89,11 +91,8 @@ class LiveKitDialer:
         )
         sip_request.ringing_timeout.FromNanoseconds(int(self._ringing_timeout * 1e9))
         try:
-            await self._api.sip.create_sip_participant(sip_request)
-        except api.SipCallError as exc:
-            return failure_for_sip_status(exc.sip_status_code)
-        except api.TwirpError as exc:  # rejected before ringing: a bad request is not retryable
-            return DialFailure("failed", exc.status >= 500, None, f"server error {exc.code}")
-        except (aiohttp.ClientError, TimeoutError):
-            return DialFailure("failed", True, None, "LiveKit server unreachable")
+            async with asyncio.timeout(self._ringing_timeout + REQUEST_MARGIN):
+                await self._api.sip.create_sip_participant(sip_request)
+        except (api.ServerError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return dial_failure(exc)  # LiveKit's errors, its client's and the network's
         return None

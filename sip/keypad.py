@@ -166,8 +166,12 @@ def attach_keypad(
     max_length: Callable[[], int | None],
     *,
     inter_digit_timeout: float = DEFAULT_INTER_DIGIT_TIMEOUT,
+    on_key: Callable[[], None] = lambda: None,
 ) -> KeypadCollector:
-    """Collect the caller's key presses from the room's ``sip_dtmf_received`` events."""
+    """Collect the caller's key presses from the room's ``sip_dtmf_received`` events.
+
+    ``on_key`` hears every press, before the entry is complete: a caller typing slowly is
+    not silent, and must not be re-prompted mid-entry."""
     keypad = KeypadCollector(
         lambda entry: on_digits(entry.digits),
         max_length=max_length,
@@ -175,6 +179,7 @@ def attach_keypad(
     )
 
     def on_dtmf(event: rtc.SipDTMF) -> None:
+        on_key()
         keypad.press(event.digit)
 
     room.on("sip_dtmf_received", on_dtmf)

@@ -1,8 +1,8 @@
 """Handing a caller to a human: the port the agent calls and its implementations.
 
-- ``WarmTransferer`` runs livekit's ``WarmTransferTask``: the human is dialed into a
-  side room, hears a briefing, and is moved into the caller's room. The move
-  (``MoveParticipant``) exists on LiveKit Cloud only.
+- ``WarmTransferer`` (``sip.warm_transfer``) runs livekit's ``WarmTransferTask``: the
+  human is dialed into a side room, hears a briefing, and is moved into the caller's room.
+  The move (``MoveParticipant``) exists on LiveKit Cloud only.
 - ``ColdTransferer`` hands the SIP call over with ``TransferSIPParticipant`` (a SIP
   REFER): no briefing, but it works on a self-hosted LiveKit server.
 - ``ScriptedTransferer`` answers with what a scenario says the human does.
@@ -12,21 +12,19 @@ A failure never raises: it becomes the outcome the payload reports.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import aiohttp
-from livekit import api, rtc
-from livekit.agents.beta.workflows import WarmTransferTask, WorkflowInstructions
-from livekit.agents.llm import ToolError
+import structlog
+from livekit import api
 
 from flows.payload import TransferOutcome
 from flows.spec import TransferReason
+from sip.outcomes import REQUEST_MARGIN, TransferFailure, transfer_failure, transfer_result
 
-# SIP responses from the human's side: busy or not picking up is "no_answer",
-# an explicit rejection is "declined"; anything else "failed".
-_NO_ANSWER = frozenset({408, 480, 486, 487, 600})
-_DECLINED = frozenset({603})
+log = structlog.get_logger("intake.transfer")
 
 
 @dataclass(frozen=True)
@@ -37,15 +35,11 @@ class TransferRequest:
 
 
 class Transferer(Protocol):
+    # Whether a connected transfer leaves the caller and the human in the call's room (warm),
+    # rather than handing the caller's SIP leg elsewhere (cold): then the room must stay up.
+    keeps_room: bool
+
     async def transfer(self, request: TransferRequest) -> TransferOutcome: ...
-
-
-def outcome_for_sip_status(status: int | None) -> TransferOutcome:
-    if status in _NO_ANSWER:
-        return "no_answer"
-    if status in _DECLINED:
-        return "declined"
-    return "failed"
 
 
 @dataclass
@@ -53,6 +47,7 @@ class ScriptedTransferer:
     """Answers every transfer with a fixed outcome, and remembers what it was asked."""
 
     outcome: TransferOutcome = "connected"
+    keeps_room: bool = True
     requests: list[TransferRequest] = field(default_factory=list)
 
     async def transfer(self, request: TransferRequest) -> TransferOutcome:
@@ -61,72 +56,56 @@ class ScriptedTransferer:
 
 
 class ColdTransferer:
-    """Refers the caller's SIP call to the destination; the agent then leaves."""
+    """Refers the caller's SIP call to the destination; the agent then leaves.
 
-    def __init__(self, lkapi: api.LiveKitAPI, *, room_name: str, participant_identity: str) -> None:
+    TransferSIPParticipant rings the destination for the ringing timeout and answers when
+    the transfer is over: an error, or a 200 whose body says whether it completed.
+    """
+
+    keeps_room = False
+
+    def __init__(
+        self,
+        lkapi: api.LiveKitAPI,
+        *,
+        room_name: str,
+        participant_identity: str,
+        ringing_timeout: float,
+    ) -> None:
         self._api = lkapi
         self._room_name = room_name
         self._identity = participant_identity
-
-    async def transfer(self, request: TransferRequest) -> TransferOutcome:
-        destination = request.to if request.to.startswith("sip:") else f"tel:{request.to}"
-        try:
-            await self._api.sip.transfer_sip_participant(
-                api.TransferSIPParticipantRequest(
-                    participant_identity=self._identity,
-                    room_name=self._room_name,
-                    transfer_to=destination,
-                    play_dialtone=True,
-                )
-            )
-        except api.SipCallError as exc:
-            return outcome_for_sip_status(exc.sip_status_code)
-        except (api.TwirpError, aiohttp.ClientError, TimeoutError):
-            return "failed"
-        return "connected"
-
-
-class _BriefedWarmTransfer(WarmTransferTask):
-    """WarmTransferTask that keeps the SIP status of a failed dial to the human.
-
-    The task itself reports any dial failure as "could not dial human agent"; the
-    status is what tells "nobody picked up" from "the trunk refused".
-    """
-
-    sip_status: int | None = None
-
-    async def _originate_human_agent(
-        self, *, room_name: str, identity: str, room: rtc.Room
-    ) -> None:
-        try:
-            await super()._originate_human_agent(room_name=room_name, identity=identity, room=room)
-        except api.SipCallError as exc:
-            self.sip_status = exc.sip_status_code
-            raise
-
-
-class WarmTransferer:
-    """Runs livekit's WarmTransferTask; must be awaited from the root agent's context."""
-
-    def __init__(self, *, trunk_id: str | None, ringing_timeout: float) -> None:
-        self._trunk_id = trunk_id
         self._ringing_timeout = ringing_timeout
 
     async def transfer(self, request: TransferRequest) -> TransferOutcome:
-        # The human is briefed from our summary, not the raw conversation, which may
-        # hold sensitive answers.
-        task = _BriefedWarmTransfer(
-            request.to,
-            sip_trunk_id=self._trunk_id,
-            ringing_timeout=self._ringing_timeout,
-            instructions=WorkflowInstructions(extra=f"Briefing for the human: {request.briefing}"),
+        destination = request.to if request.to.startswith("sip:") else f"tel:{request.to}"
+        refer = api.TransferSIPParticipantRequest(
+            participant_identity=self._identity,
+            room_name=self._room_name,
+            transfer_to=destination,
+            play_dialtone=True,
         )
+        refer.ringing_timeout.FromNanoseconds(int(self._ringing_timeout * 1e9))
         try:
-            await task
-        except ToolError as exc:
-            if "declined" in exc.message:
-                return "declined"
-            if task.sip_status is not None:
-                return outcome_for_sip_status(task.sip_status)
-            return "no_answer" if "timeout" in exc.message.lower() else "failed"
-        return "connected"
+            # livekit-api waits the ringing timeout + 2 s per attempt, and on LiveKit Cloud
+            # replays a timed-out request; the caller is on hold meanwhile, so bound it all.
+            async with asyncio.timeout(self._ringing_timeout + REQUEST_MARGIN):
+                response = await self._api.sip.transfer_sip_participant(refer)
+        except (api.ServerError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            error = exc.code if isinstance(exc, api.ServerError) else type(exc).__name__
+            return _failed(transfer_failure(exc), error=error)
+        failure = transfer_result(response)
+        return "connected" if failure is None else _failed(failure, error=None)
+
+
+def _failed(failure: TransferFailure, *, error: str | None) -> TransferOutcome:
+    """Log why a cold transfer did not connect (``error``: the Twirp code or exception type;
+    None when a 200 said so), and return its outcome."""
+    log.info(
+        "transfer.refer_failed",
+        outcome=failure.outcome,
+        sip_status=failure.sip_status,
+        reason=failure.reason,
+        error=error,
+    )
+    return failure.outcome

@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 import pytest
+from fakes.livekit_server import FakeLiveKitServer
+from livekit import api
 from sqlalchemy.engine import make_url
 
 from flows.answers import AnswerContext
@@ -27,6 +29,21 @@ from flows.spec import FlowSpec
 
 TODAY = date(2026, 11, 27)
 T = TypeVar("T")
+
+
+@pytest.fixture
+async def livekit() -> AsyncIterator[FakeLiveKitServer]:
+    """The local LiveKit server (Twirp: RoomService, SIP, AgentDispatchService)."""
+    async with FakeLiveKitServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def lkapi(livekit: FakeLiveKitServer) -> AsyncIterator[api.LiveKitAPI]:
+    """The real livekit-api client, talking to the local server."""
+    client = api.LiveKitAPI(livekit.url, livekit.api_key, livekit.api_secret)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture(scope="session")

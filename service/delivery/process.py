@@ -13,6 +13,7 @@ import structlog
 
 from service.delivery.dispatcher import Deliverer, Report, pause
 from service.store import CallStore, StoreError
+from service.store.spool import Spool, import_spool
 from service.store_settings import WebhookSettings
 
 log = structlog.get_logger("intake.delivery")
@@ -30,10 +31,18 @@ def http_client(webhooks: WebhookSettings) -> httpx.AsyncClient:
 
 
 async def sweep_forever(
-    store: CallStore, *, stale_after: timedelta, interval: float, stop: asyncio.Event
+    store: CallStore,
+    spool: Spool,
+    *,
+    stale_after: timedelta,
+    interval: float,
+    stop: asyncio.Event,
 ) -> None:
-    """Finalise orphaned calls: nothing else saves the data of a worker that died."""
+    """Import the spool, then finalise orphaned calls: nothing else saves the data of a
+    worker that died. The spool goes first, so a call's real payload, if it is there,
+    is stored before the sweeper would finalise the call from its snapshot."""
     while not stop.is_set():
+        await import_spool(spool, store)
         try:
             for call_id in await store.sweep_orphans(stale_after=stale_after):
                 log.warning("call.orphan_finalised", call_id=call_id)
@@ -44,33 +53,38 @@ async def sweep_forever(
         await pause(stop, interval)
 
 
-async def serve(database_url: str, webhooks: WebhookSettings, stop: asyncio.Event) -> None:
-    """Deliver and sweep until ``stop`` is set; attempts in flight then finish."""
+async def serve(
+    database_url: str, webhooks: WebhookSettings, spool: Spool, stop: asyncio.Event
+) -> None:
+    """Deliver and sweep until ``stop`` is set; attempts in flight then finish. The store
+    is migrated and the spool imported before the first delivery."""
     store = await CallStore.open(database_url, endpoints=webhooks.endpoints)
     try:
+        await import_spool(spool, store)
         async with http_client(webhooks) as client, asyncio.TaskGroup() as tasks:
             deliverer = Deliverer(store.outbox, client, webhooks)
-            tasks.create_task(deliverer.run_forever(webhooks.poll_interval, stop=stop))
             tasks.create_task(
                 sweep_forever(
                     store,
+                    spool,
                     stale_after=timedelta(seconds=webhooks.orphan_after),
                     interval=webhooks.sweep_interval,
                     stop=stop,
                 )
             )
+            tasks.create_task(deliverer.run_forever(webhooks.poll_interval, stop=stop))
             log.info("deliverer.started", endpoints=len(webhooks.endpoints))
     finally:
         await store.close()
     log.info("deliverer.stopped")
 
 
-async def serve_until_signalled(database_url: str, webhooks: WebhookSettings) -> None:
+async def serve_until_signalled(database_url: str, webhooks: WebhookSettings, spool: Spool) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await serve(database_url, webhooks, stop)
+    await serve(database_url, webhooks, spool, stop)
 
 
 async def attempt_now(

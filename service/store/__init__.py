@@ -1,7 +1,9 @@
 """Where results are kept until delivered: calls, step progress, payloads, the outbox.
 
 SQLAlchemy 2 (async) on a SQLite file by default or PostgreSQL for several machines;
-Alembic migrations are applied by ``CallStore.open``.
+Alembic migrations are applied by ``CallStore.open`` (or ``migrate``); ``CallStore.create``
+touches no database, so a job process can have its store while the database is down.
+Final payloads that could not be stored wait in a ``Spool`` of files until imported.
 """
 
 from service.store.calls import CallStore
@@ -20,12 +22,13 @@ from service.store.outbox import (
     Outbox,
     Verdict,
 )
-from service.store.schema import DEAD, DELIVERED, PENDING
+from service.store.schema import DEAD, DELIVERED, PENDING, SUPERSEDED
 
 __all__ = [
     "DEAD",
     "DELIVERED",
     "PENDING",
+    "SUPERSEDED",
     "Attempt",
     "CallStore",
     "Clock",

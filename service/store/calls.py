@@ -23,7 +23,16 @@ from service.store.clock import Clock, utc_now
 from service.store.engine import create_engine, migrate, unavailable_as_store_error, upsert
 from service.store.errors import StoreUnavailableError, UnknownCallError
 from service.store.outbox import Outbox
-from service.store.schema import FINISHED, LIVE, PENDING, call_steps, calls, deliveries
+from service.store.schema import (
+    DEAD,
+    FINISHED,
+    LIVE,
+    PENDING,
+    SUPERSEDED,
+    call_steps,
+    calls,
+    deliveries,
+)
 from service.store_settings import EndpointSettings
 
 
@@ -40,6 +49,20 @@ class CallStore:
         self.outbox = Outbox(engine, clock)
 
     @classmethod
+    def create(
+        cls,
+        url: str,
+        *,
+        endpoints: Sequence[EndpointSettings] = (),
+        clock: Clock = utc_now,
+    ) -> Self:
+        """The store on ``url`` without touching the database: connections are made when
+        first used, so a database that is down fails writes, not the creation. A job
+        process makes its store this way (once, in prewarm); migrating is left to the
+        long-lived processes. ``endpoints`` receive the payloads of calls finished here."""
+        return cls(create_engine(url), endpoints, clock)
+
+    @classmethod
     async def open(
         cls,
         url: str,
@@ -47,19 +70,30 @@ class CallStore:
         endpoints: Sequence[EndpointSettings] = (),
         clock: Clock = utc_now,
     ) -> Self:
-        """Connect and migrate. ``endpoints`` receive the payloads of calls finished here."""
-        engine = create_engine(url)
+        """Create and migrate: a store that is ready, or StoreUnavailableError."""
+        store = cls.create(url, endpoints=endpoints, clock=clock)
         try:
-            await migrate(engine)
+            await store.migrate()
+        except StoreUnavailableError:
+            await store.close()
+            raise
+        return store
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest revision (a no-op when it is there already)."""
+        try:
+            await migrate(self._engine)
         except (SQLAlchemyError, OSError) as exc:
-            await engine.dispose()
-            where = engine.url.render_as_string(hide_password=True)
+            await self._engine.dispose()
+            where = self._engine.url.render_as_string(hide_password=True)
             raise StoreUnavailableError(
                 f"cannot open the database {where}: {exc.__class__.__name__}"
             ) from exc
-        return cls(engine, endpoints, clock)
 
     async def close(self) -> None:
+        """Close the pooled connections. The store stays usable: a later write connects
+        again (a job process closes its store after each call, since connections belong
+        to the event loop that made them)."""
         await self._engine.dispose()
 
     async def __aenter__(self) -> Self:
@@ -151,7 +185,10 @@ class CallStore:
         """Store the final payload and queue it for every matching endpoint, atomically.
 
         ``sip_status``/``retryable`` record why an outbound call never connected.
-        Idempotent per call: once a call is finished, a second call is a no-op.
+        Idempotent per call: once a call is finished, a second call is a no-op, except
+        that the real payload supersedes one the orphan sweeper made from a snapshot: it
+        replaces the stored payload, the orphan's deliveries not yet made are cancelled,
+        and it is queued again under a new webhook-id.
         """
         now, text = self._clock(), payload_text(payload)
         async with self._engine.begin() as conn:
@@ -176,19 +213,33 @@ class CallStore:
                         "payload": text,
                         "sip_status": sip_status,
                         "retryable": retryable,
+                        "orphaned": False,
                     },
-                    where=calls.c.state != FINISHED,
+                    where=(calls.c.state != FINISHED) | calls.c.orphaned,
                 ).returning(calls.c.call_id)
             )
-            if finished.first() is not None:
-                await self._queue(conn, payload.call_id, payload.flow, now)
+            if finished.first() is None:
+                return
+            # Only an orphan's call has deliveries already; their bodies would now be this
+            # payload under the orphan's webhook-id, so the new one alone carries it.
+            await conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.call_id == payload.call_id,
+                    deliveries.c.status.in_((PENDING, DEAD)),
+                )
+                .values(status=SUPERSEDED, last_error="superseded by the call's real payload")
+            )
+            await self._queue(conn, payload.call_id, payload.flow, now)
 
     @unavailable_as_store_error
     async def sweep_orphans(self, *, stale_after: timedelta) -> list[str]:
         """Finalise live calls whose worker stopped heartbeating, from their newest snapshot.
 
-        Status ``incomplete``, ended_reason ``error``; queued like any finished call. The
-        staleness is checked again in the UPDATE, so a heartbeat that lands meanwhile wins.
+        Status ``incomplete``, ended_reason ``error``; queued like any finished call, and
+        marked, so that the call's real payload, should it still come (from a worker's
+        spool), supersedes it. The staleness is checked again in the UPDATE, so a
+        heartbeat that lands meanwhile wins.
         """
         now = self._clock()
         cutoff = now - stale_after
@@ -209,7 +260,12 @@ class CallStore:
                 updated = await conn.execute(
                     update(calls)
                     .where(calls.c.call_id == call_id, stale)
-                    .values(state=FINISHED, finished_at=now, payload=payload_text(payload))
+                    .values(
+                        state=FINISHED,
+                        finished_at=now,
+                        payload=payload_text(payload),
+                        orphaned=True,
+                    )
                     .returning(calls.c.call_id)
                 )
                 if updated.first() is not None:

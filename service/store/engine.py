@@ -22,18 +22,22 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Table, event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from service.store.errors import StoreUnavailableError
 
 BUSY_TIMEOUT_S = 30
+CONNECT_TIMEOUT_S = 10  # PostgreSQL: seconds to establish a connection
 DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 # pg_advisory_xact_lock key: one migrating process at a time across machines ("intake" in hex)
 MIGRATION_LOCK = 0x696E74616B65
 WAL_TRIES = 150  # 20 ms apart: three seconds of other processes opening the same new file
 UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError, OSError)
+# SQLSTATE classes: connection exception, no such database, insufficient resources,
+# operator intervention (shutdown, database dropped, cannot connect now)
+UNAVAILABLE_SQLSTATES = ("08", "3D", "53", "57P")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -51,8 +55,22 @@ def unavailable_as_store_error(
             return await method(*args, **kwargs)
         except UNAVAILABLE as exc:
             raise StoreUnavailableError(f"the database failed: {exc.__class__.__name__}") from exc
+        except DBAPIError as exc:
+            if not _unavailable(exc):
+                raise
+            raise StoreUnavailableError(f"the database failed: {exc.__class__.__name__}") from exc
 
     return guarded
+
+
+def _unavailable(exc: DBAPIError) -> bool:
+    """PostgreSQL's errors that say the database is gone or unreachable for now (asyncpg's
+    come as plain DBAPIError): a dropped or not yet created database, a server shutting
+    down or starting, too many connections, a lost connection."""
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return exc.connection_invalidated or (
+        isinstance(state, str) and state.startswith(UNAVAILABLE_SQLSTATES)
+    )
 
 
 def async_url(url: str) -> URL:
@@ -64,7 +82,11 @@ def async_url(url: str) -> URL:
 def create_engine(url: str) -> AsyncEngine:
     target = async_url(url)
     if target.get_backend_name() != "sqlite":
-        return create_async_engine(target, pool_pre_ping=True)
+        # asyncpg waits 60 s for a connection by default; a call ending while the
+        # database is unreachable should not wait that long to reach the spool.
+        return create_async_engine(
+            target, pool_pre_ping=True, connect_args={"timeout": CONNECT_TIMEOUT_S}
+        )
     engine = create_async_engine(
         target, pool_size=1, max_overflow=0, connect_args={"timeout": BUSY_TIMEOUT_S}
     )

@@ -23,6 +23,7 @@ from service.store.schema import (
     DEAD,
     DELIVERED,
     PENDING,
+    SUPERSEDED,
     calls,
     deliveries,
     delivery_attempts,
@@ -172,10 +173,15 @@ class Outbox:
         async with self._engine.begin() as conn:
             if attempts:
                 await conn.execute(insert(delivery_attempts), attempts)
-            # A delivery another process already delivered (its lease had lapsed) stays so.
+            # A delivery another process already delivered (its lease had lapsed) stays so;
+            # one superseded while its attempt ran is not retried.
             await conn.execute(
                 update(deliveries)
-                .where(deliveries.c.id == bindparam("b_id"), deliveries.c.status != DELIVERED)
+                .where(
+                    deliveries.c.id == bindparam("b_id"),
+                    deliveries.c.status != DELIVERED,
+                    deliveries.c.status != SUPERSEDED,
+                )
                 .values({name: bindparam(f"b_{name}") for name in UPDATED}),
                 changes,
             )

@@ -24,10 +24,13 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 LIVE, FINISHED = "live", "finished"  # calls.state
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"  # deliveries.status
+# deliveries.status of an orphan's payload not yet delivered when the real one arrived
+SUPERSEDED = "superseded"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -68,6 +71,8 @@ calls = Table(
     Column("payload", Text()),  # the final payload: the webhook body
     Column("sip_status", Integer()),  # an outbound call that never connected: the SIP answer
     Column("retryable", Boolean()),  # ... and whether dialing again can help
+    # finished by the orphan sweeper from a snapshot: the real payload may still come
+    Column("orphaned", Boolean(), nullable=False, server_default=false()),
     Index("ix_calls_state_heartbeat", "state", "heartbeat_at"),
 )
 
@@ -97,7 +102,7 @@ deliveries = Table(
     ),
     Column("webhook_id", String(64), nullable=False),  # the same for every attempt and endpoint
     Column("endpoint_url", String(2000), nullable=False),
-    Column("status", String(16), nullable=False),  # pending | delivered | dead
+    Column("status", String(16), nullable=False),  # pending | delivered | dead | superseded
     Column("attempts", Integer(), nullable=False),  # since queued or last replayed
     Column("created_at", UTCDateTime(), nullable=False),
     # When the next attempt is due; while an attempt runs, when its claim lapses.
@@ -105,7 +110,10 @@ deliveries = Table(
     Column("delivered_at", UTCDateTime()),
     Column("last_status_code", Integer()),
     Column("last_error", String(500)),
-    UniqueConstraint("call_id", "endpoint_url", name="uq_deliveries_call_endpoint"),
+    # One delivery per payload and endpoint; a call has several when a real payload
+    # superseded its orphan's (each payload has its own webhook-id).
+    UniqueConstraint("webhook_id", "endpoint_url", name="uq_deliveries_webhook_endpoint"),
+    Index("ix_deliveries_call_id", "call_id"),
     Index("ix_deliveries_status_due", "status", "next_attempt_at"),
 )
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -28,15 +27,14 @@ from livekit.protocol.room import (
     CreateRoomRequest,
     DeleteRoomRequest,
     ListRoomsRequest,
+    MoveParticipantRequest,
     RoomParticipantIdentity,
 )
 from livekit.protocol.sip import (
-    STS_TRANSFER_SUCCESSFUL,
     CreateSIPOutboundTrunkRequest,
     CreateSIPParticipantRequest,
     ListSIPOutboundTrunkRequest,
     SIPOutboundTrunkInfo,
-    TransferSIPParticipantRequest,
 )
 
 from fakes.livekit_server import FakeLiveKitServer
@@ -45,19 +43,6 @@ from fakes.openai_server import Reply, ScriptedOpenAIServer
 CALLEE = "+14155550123"
 ROOM = "call-1"
 DELETE_ROOM = "/twirp/livekit.RoomService/DeleteRoom"
-
-
-@pytest.fixture
-async def livekit() -> AsyncIterator[FakeLiveKitServer]:
-    async with FakeLiveKitServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def lkapi(livekit: FakeLiveKitServer) -> AsyncIterator[api.LiveKitAPI]:
-    client = api.LiveKitAPI(livekit.url, livekit.api_key, livekit.api_secret)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
@@ -73,114 +58,11 @@ async def gpt(chatgpt: ScriptedOpenAIServer) -> AsyncIterator[openai.LLM]:
     await model.aclose()
 
 
-def dial(number: str = CALLEE, *, wait: bool = True) -> CreateSIPParticipantRequest:
-    return CreateSIPParticipantRequest(
-        sip_trunk_id="ST_test",
-        sip_call_to=number,
-        room_name=ROOM,
-        participant_identity="caller",
-        wait_until_answered=wait,
-    )
-
-
-async def test_dial_waits_for_the_answer_and_is_recorded(
-    livekit: FakeLiveKitServer, lkapi: api.LiveKitAPI
-) -> None:
-    livekit.answer_delay = 0.05
-    started = time.monotonic()
-    info = await lkapi.sip.create_sip_participant(dial())
-    assert time.monotonic() - started >= 0.05
-    assert info.participant_id.startswith("PA_") and info.sip_call_id.startswith("SCL_")
-    assert (info.participant_identity, info.room_name) == ("caller", ROOM)
-    assert livekit.participants[ROOM] == {"caller"}
-    [sent] = livekit.requests
-    assert (sent.service, sent.method) == ("SIP", "CreateSIPParticipant")
-    assert isinstance(sent.message, CreateSIPParticipantRequest)
-    assert (sent.message.sip_call_to, sent.message.wait_until_answered) == (CALLEE, True)
-    assert sent.message.ringing_timeout.seconds == 30  # the client pins the server's default
-    assert sent.claims is not None and sent.claims.sip is not None and sent.claims.sip.call
-
-
-@pytest.mark.parametrize(
-    ("sip_code", "phrase", "twirp_code", "http_status"),
-    [
-        (486, "Busy Here", "resource_exhausted", 429),
-        (600, "Busy Everywhere", "resource_exhausted", 429),
-        (408, "Request Timeout", "deadline_exceeded", 408),
-        (480, "Temporarily Unavailable", "resource_exhausted", 429),
-        (487, "Request Terminated", "aborted", 409),
-        (404, "Not Found", "not_found", 404),
-        (484, "Address Incomplete", "invalid_argument", 400),
-        (403, "Forbidden", "permission_denied", 403),
-        (429, "Provide Referrer Identity", "invalid_argument", 400),
-        (503, "Service Unavailable", "failed_precondition", 412),
-    ],
-)
-async def test_a_failed_dial_is_a_sip_call_error(
-    livekit: FakeLiveKitServer,
-    lkapi: api.LiveKitAPI,
-    sip_code: int,
-    phrase: str,
-    twirp_code: str,
-    http_status: int,
-) -> None:
-    livekit.fail_sip(CALLEE, sip_code)
-    with pytest.raises(api.SipCallError) as caught:
-        await lkapi.sip.create_sip_participant(dial())
-    error = caught.value
-    assert (error.sip_status_code, error.sip_status) == (sip_code, phrase)
-    assert (error.code, error.status) == (twirp_code, http_status)
-    assert len(livekit.requests) == 1  # a 4xx is final: no retry, no failover
-    assert ROOM not in livekit.participants
-
-
-async def test_a_failure_without_waiting_is_not_reported(
-    livekit: FakeLiveKitServer, lkapi: api.LiveKitAPI
-) -> None:
-    livekit.fail_sip(CALLEE, 486, "Busy")
-    info = await lkapi.sip.create_sip_participant(dial(wait=False))
-    assert info.participant_identity == "caller"
-    assert ROOM not in livekit.participants  # the call failed after the request returned
-
-
-async def test_transfer_hands_the_caller_off(
-    livekit: FakeLiveKitServer, lkapi: api.LiveKitAPI
-) -> None:
-    livekit.add_participant(ROOM, "caller")
-    transfer = TransferSIPParticipantRequest(
-        room_name=ROOM, participant_identity="caller", transfer_to="tel:+18005550100"
-    )
-    outcome = await lkapi.sip.transfer_sip_participant(transfer)
-    assert outcome.status == STS_TRANSFER_SUCCESSFUL and outcome.transfer_id.startswith("STR_")
-    assert livekit.participants[ROOM] == set()
-    [sent] = livekit.requests
-    assert sent.claims is not None and sent.claims.video is not None
-    assert (sent.claims.video.room_admin, sent.claims.video.room) == (True, ROOM)
-
-
-async def test_a_failed_transfer_is_a_sip_call_error(
-    livekit: FakeLiveKitServer, lkapi: api.LiveKitAPI
-) -> None:
-    livekit.add_participant(ROOM, "caller")
-    livekit.fail_transfer(603, transfer_reason="STR_REJECTED")
-    transfer = TransferSIPParticipantRequest(
-        room_name=ROOM, participant_identity="caller", transfer_to="sip:desk@pbx.example.com"
-    )
-    with pytest.raises(api.SipCallError) as caught:
-        await lkapi.sip.transfer_sip_participant(transfer)
-    error = caught.value
-    assert (error.sip_status_code, error.sip_status) == (603, "Decline")
-    assert error.code == "permission_denied"
-    assert error.sip_transfer_reason == "STR_REJECTED"
-    assert (error.sip_transfer_id or "").startswith("STR_")
-    assert livekit.participants[ROOM] == {"caller"}
-
-
 async def test_rooms_and_participants(livekit: FakeLiveKitServer, lkapi: api.LiveKitAPI) -> None:
     assert list((await lkapi.room.list_rooms(ListRoomsRequest())).rooms) == []
     created = await lkapi.room.create_room(CreateRoomRequest(name=ROOM, empty_timeout=30))
     assert created.sid.startswith("RM_") and created.empty_timeout == 30
-    await lkapi.sip.create_sip_participant(dial())
+    livekit.add_participant(ROOM, "caller")
     [listed] = (await lkapi.room.list_rooms(ListRoomsRequest(names=[ROOM]))).rooms
     assert (listed.sid, listed.num_participants) == (created.sid, 1)
     await lkapi.room.remove_participant(RoomParticipantIdentity(room=ROOM, identity="caller"))
@@ -189,8 +71,58 @@ async def test_rooms_and_participants(livekit: FakeLiveKitServer, lkapi: api.Liv
     with pytest.raises(api.ServerError) as caught:
         await lkapi.room.delete_room(DeleteRoomRequest(room=ROOM))
     assert (caught.value.code, caught.value.status) == ("not_found", 404)
+    assert caught.value.message == "twirp error unknown: requested room does not exist"
     [deleted, _] = livekit.calls("DeleteRoom")
     assert isinstance(deleted, DeleteRoomRequest) and deleted.room == ROOM
+
+
+def move(destination: str = "call-1-human") -> MoveParticipantRequest:
+    return MoveParticipantRequest(room=ROOM, identity="caller", destination_room=destination)
+
+
+async def test_self_hosted_livekit_does_not_move_participants(
+    livekit: FakeLiveKitServer, lkapi: api.LiveKitAPI
+) -> None:
+    livekit.add_participant(ROOM, "caller")
+    with pytest.raises(api.ServerError) as caught:
+        await lkapi.room.move_participant(move())
+    error = caught.value
+    assert (error.code, error.status, error.message, error.metadata) == (
+        "unknown",
+        500,
+        "twirp error unknown: not implemented",
+        {},
+    )
+    assert len(livekit.requests) == 1  # a 5xx, but not a LiveKit Cloud host: no retry
+    assert livekit.participants[ROOM] == {"caller"}
+
+
+async def test_livekit_cloud_moves_participants(
+    livekit: FakeLiveKitServer, lkapi: api.LiveKitAPI
+) -> None:
+    livekit.cloud = True
+    livekit.add_participant(ROOM, "caller")
+    await lkapi.room.move_participant(move())
+    assert (livekit.participants[ROOM], livekit.participants["call-1-human"]) == (set(), {"caller"})
+    [sent] = livekit.requests
+    assert sent.claims is not None and sent.claims.video is not None
+    assert sent.claims.video.destination_room == "call-1-human"
+    with pytest.raises(api.ServerError) as caught:
+        await lkapi.room.move_participant(move(ROOM))
+    same_room = "destination room cannot be the same as source room"
+    assert (caught.value.code, caught.value.message) == ("invalid_argument", same_room + " ")
+    assert caught.value.metadata == {"argument": same_room}
+
+
+async def test_moving_needs_the_destination_room_grant(livekit: FakeLiveKitServer) -> None:
+    livekit.cloud = True
+    livekit.add_participant(ROOM, "caller")
+    token = api.AccessToken(livekit.api_key, livekit.api_secret)
+    token.with_grants(api.VideoGrants(room_admin=True, room=ROOM))  # no destination_room
+    async with api.LiveKitAPI.with_token(token.to_jwt(), livekit.url) as lkapi:
+        with pytest.raises(api.ServerError) as caught:
+            await lkapi.room.move_participant(move())
+    assert (caught.value.code, caught.value.status) == ("unauthenticated", 401)
 
 
 async def test_agent_dispatch(livekit: FakeLiveKitServer, lkapi: api.LiveKitAPI) -> None:
@@ -234,7 +166,10 @@ async def test_tokens_are_verified(livekit: FakeLiveKitServer, flaw: str) -> Non
         token.with_grants(api.VideoGrants(room_admin=True, room=ROOM))
     async with api.LiveKitAPI.with_token(token.to_jwt(), livekit.url) as lkapi:
         with pytest.raises(api.ServerError) as caught:
-            await lkapi.sip.create_sip_participant(dial())
+            dial = CreateSIPParticipantRequest(
+                sip_trunk_id="ST_test", sip_call_to=CALLEE, room_name=ROOM, wait_until_answered=True
+            )
+            await lkapi.sip.create_sip_participant(dial)
     assert caught.value.status == 401
     expected = ("unknown", "") if flaw == "expired" else ("unauthenticated", "permissions denied")
     assert (caught.value.code, caught.value.message) == expected
@@ -263,7 +198,10 @@ async def test_twirp_routing_errors(
         aiohttp.ClientSession() as http,
         http.post(livekit.url + path, data=body, headers=headers) as response,
     ):
-        assert (response.status, (await response.json())["code"]) == (status, twirp_code)
+        error = await response.json()
+        assert (response.status, error["code"]) == (status, twirp_code)
+        if twirp_code == "bad_route":  # Twirp's badRouteError names the route
+            assert error["meta"] == {"twirp_invalid_route": f"POST {path}"}
 
 
 def user_says(text: str) -> ChatContext:

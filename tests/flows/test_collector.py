@@ -179,3 +179,40 @@ def test_skip_of_a_required_field_is_a_failure(intake: FlowSpec, ctx: AnswerCont
     c.enter_step("visit")
     reply = c.skip()
     assert isinstance(reply, Ask) and reply.failed
+
+
+def test_no_one_available_promises_a_call_back_and_asks_again(
+    feedback: FlowSpec, ctx: AnswerContext
+) -> None:
+    c = Collector(feedback, ctx)
+    c.enter_step("customer_identification")
+    reply = c.no_one_available()
+    assert isinstance(reply, Ask) and not reply.failed  # said to the caller, not a tool error
+    assert reply.question.path == "customer_identification.customer_full_name"
+    assert reply.question.text.startswith("No one can take the call right now")
+    assert reply.question.text.endswith("May I have your full name, please?")
+    again = c.no_one_available()  # the prefix is not stacked
+    assert isinstance(again, Ask) and again.question.text.count("No one can take") == 1
+    state = c.fields["customer_identification.customer_full_name"]
+    assert (state.attempts, state.failures) == (3, 2)
+
+
+def test_a_caller_who_only_asks_for_a_person_reaches_the_attempt_limit(
+    feedback: FlowSpec, ctx: AnswerContext
+) -> None:
+    c = Collector(feedback, ctx)
+    c.enter_step("satisfaction")
+    for _ in range(3):
+        assert isinstance(c.no_one_available(), Ask)
+    assert isinstance(c.no_one_available(), StepComplete)
+    assert c.fields["satisfaction.rating"].status == "missing"
+
+
+def test_no_one_available_at_the_welcome_question(feedback: FlowSpec, ctx: AnswerContext) -> None:
+    c = Collector(feedback, ctx)
+    c.begin_welcome()
+    for _ in range(3):
+        reply = c.no_one_available()
+        assert isinstance(reply, Ask) and reply.question.kind == "welcome"
+    ended = c.no_one_available()
+    assert isinstance(ended, EndCall) and ended.reason == "collection_failed"

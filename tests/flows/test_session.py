@@ -7,7 +7,9 @@ caller's keypad presses arrive as ``sip_dtmf_received`` events on the job's room
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from calls import LiveCall
@@ -17,7 +19,7 @@ from livekit.agents.llm import StopResponse
 from livekit.agents.testing import fake_job_context
 
 from flows.agent import IntakeAgent
-from flows.call import Call, CallInfo
+from flows.call import Call, CallEnding, CallInfo
 from flows.offline import OfflineLLM
 from flows.simulator import text_session
 from flows.spec import FlowSpec
@@ -151,3 +153,74 @@ async def test_emergency_guard_does_not_need_the_model(intake: FlowSpec) -> None
         payload = live.call.payload
         assert payload is not None and payload.ended_reason == "emergency"
         assert payload.transfer is not None and payload.transfer.reason == "emergency"
+
+
+def agent_lines(live: LiveCall) -> list[str]:
+    return [
+        item.text_content or ""
+        for item in live.session.history.items
+        if isinstance(item, llm.ChatMessage) and item.role == "assistant"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("transfer_to", "connecting"), [(None, False), ("+14155550999", True)], ids=["none", "set"]
+)
+async def test_an_emergency_says_it_connects_only_with_a_destination(
+    intake: FlowSpec, transfer_to: str | None, connecting: bool
+) -> None:
+    async for live in start(make_call(intake, transfer_to=transfer_to)):
+        await live.asked("patient.full_name")
+        with contextlib.suppress(CallEnding):  # the turn that ends the call surfaces it
+            await live.say("my husband collapsed and he can't breathe")
+        await live.ended()
+        payload = live.call.payload
+        assert payload is not None and payload.ended_reason == "emergency"
+        assert (payload.transfer is not None) == connecting
+        spoken = " ".join(agent_lines(live))
+        assert "dial 911" in spoken
+        assert ("connecting you" in spoken) == connecting
+
+
+async def test_asking_for_a_person_without_a_destination_carries_on(survey: LiveCall) -> None:
+    live = survey
+    await live.asked("welcome")
+    await live.say("can I speak to a human please")
+    await live.asked("welcome")
+    await live.say("sure")
+    await live.asked("customer_identification.customer_full_name")
+    await live.say("can I speak to a human please")
+    await live.asked("customer_identification.customer_full_name")
+    assert "call you back" in agent_lines(live)[-1]
+    await live.say("john doe")
+    await live.asked("customer_identification.service_order_number")
+    assert live.call.transfer is None and not live.call.ended
+
+
+async def test_a_finished_keypad_entry_interrupts_the_prompt(survey: LiveCall) -> None:
+    await survey.asked("welcome")
+    await survey.say("yes")
+    await survey.asked("customer_identification.customer_full_name")
+    await survey.say("john doe")
+    await survey.asked("customer_identification.service_order_number")
+    await survey.say("334")
+    await survey.asked("service_type.service_type")
+    await survey.say("plumbing")
+    await survey.asked("satisfaction.rating")
+    prompt = survey.session.say("On a scale of one to five, where one is ... (a long prompt)")
+    survey.press("4")  # one key answers a 1-5 rating: the entry is complete at once
+    await survey.asked("recommendation.nps")
+    assert prompt.interrupted
+    assert survey.call.collector.fields["satisfaction.rating"].value == 4
+
+
+async def test_endings_cannot_be_interrupted(survey: LiveCall) -> None:
+    handles: list[Any] = []
+    survey.session.on("speech_created", lambda ev: handles.append(ev.speech_handle))
+    await survey.asked("welcome")
+    with contextlib.suppress(CallEnding):
+        await survey.say("no, I'm busy")
+    await survey.ended()
+    goodbye = handles[-1]
+    assert not goodbye.allow_interruptions
+    assert all(h.allow_interruptions for h in handles[:-1])  # questions can be cut short

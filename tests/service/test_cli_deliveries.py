@@ -23,8 +23,9 @@ SCENARIO = (
 
 @pytest.fixture
 def configured(
-    store_url: str, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+    store_url: str, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> WebhookReceiver:
+    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("INTAKE_DATABASE__URL", store_url)
     endpoints = [{"url": receiver.url(), "secrets": [SECRET]}]
     monkeypatch.setenv("INTAKE_WEBHOOKS__ENDPOINTS", json.dumps(endpoints))
@@ -92,9 +93,23 @@ def test_bad_input_is_one_line_exit_2(
 
 
 def test_an_unreachable_database_is_one_line_exit_2(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("INTAKE_DATABASE__URL", "postgresql://intake:hunter2@127.0.0.1:9/intake")
     code, _, err = run(capsys, "deliveries", "list")
     assert code == 2 and "intake: error: cannot open the database" in err
     assert "hunter2" not in err and "Traceback" not in err
+
+
+def test_a_data_dir_that_cannot_be_written_is_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "a-file" / "data"))
+    monkeypatch.delenv("INTAKE_DATABASE__URL", raising=False)
+    code, out, err = run(capsys, "deliveries", "list")
+    assert (code, out) == (2, "")
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(f"intake: error: INTAKE_DATA_DIR: cannot write to {tmp_path}/a-file/")
+    assert "Traceback" not in err

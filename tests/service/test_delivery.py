@@ -72,11 +72,12 @@ async def test_a_receiver_that_fails_then_recovers_gets_the_payload_under_one_id
 ) -> None:
     from conftest import Reply
 
-    settings = webhooks({"url": receiver.url(), "secrets": [SECRET]}, attempt_timeout=0.3)
+    # 1 s: an attempt on a loaded 2-core CI machine can take a few hundred ms
+    settings = webhooks({"url": receiver.url(), "secrets": [SECRET]}, attempt_timeout=1.0)
     rig: Rig = await rig_factory(settings)
     payload = make_payload()
     await rig.store.call_finished(payload)
-    receiver.script.extend([Reply(500), Reply(delay=1.0)])
+    receiver.script.extend([Reply(500), Reply(delay=3.0)])
     assert await rig.run() == 1  # 500
     assert await rig.run() == 0  # not due yet
     assert await rig.run(advance=1.5) == 1  # the receiver hangs past the attempt timeout

@@ -34,9 +34,10 @@ ORPHANS = 10
 INTAKE = str(Path(sys.executable).with_name("intake"))
 
 
-def deliverer_env(store_url: str, receiver_url: str) -> dict[str, str]:
+def deliverer_env(store_url: str, receiver_url: str, data_dir: Path) -> dict[str, str]:
     return {
         **os.environ,
+        "INTAKE_DATA_DIR": str(data_dir),  # its spool: empty, but never the working tree's
         "INTAKE_DATABASE__URL": store_url,
         "INTAKE_WEBHOOKS__ENDPOINTS": json.dumps([{"url": receiver_url, "secrets": [SECRET]}]),
         "INTAKE_WEBHOOKS__SCHEDULE": "[0, 0.05, 0.1, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2]",
@@ -86,7 +87,7 @@ async def test_sigkill_at_random_points_loses_no_payload(
         rng.choice([Reply(), Reply(), Reply(delay=0.03), Reply(500), Reply(503, delay=0.02)])
         for _ in range(2000)
     )
-    env = deliverer_env(store_url, receiver.url())
+    env = deliverer_env(store_url, receiver.url(), tmp_path / "data")
     endpoint = EndpointSettings.model_validate({"url": receiver.url(), "secrets": [SECRET]})
     expected: dict[str, Payload] = {}
     async with await CallStore.open(store_url, endpoints=[endpoint], clock=clock) as store:

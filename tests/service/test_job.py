@@ -15,24 +15,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from calls import LiveCall, sip_participant
+from fakes import livekit_sip as shapes
 from fakes.livekit_server import FakeLiveKitServer
+from fakes.livekit_sip import Unanswered
+from fakes.livekit_sip_service import TransferScript
+from fakes.twirp import TwirpError
 from livekit import api, rtc
 from livekit.agents import AgentSession, JobContext
 from livekit.agents.testing import fake_job_context
 
 from flows.agent import IntakeAgent
+from flows.call import CallEnding
 from flows.catalog import FlowCatalog
 from flows.payload import Payload
 from service.job import JobPorts, run_call_job
 from service.pipeline import offline_pipeline
 from service.settings import Settings
 from service.store import CallStore
+from service.store.spool import SpoolEntry
 from service.store_settings import EndpointSettings
 from sip.dialing import Dialer, LiveKitDialer
-from sip.transfer import ScriptedTransferer
+from sip.line import Line, RoomLine
+from sip.transfer import ColdTransferer, ScriptedTransferer, Transferer
 
 TRUNK = "ST_outbound"
+CALLEE = "+14155550123"
 
 
 @dataclass
@@ -59,15 +68,49 @@ class Recorded:
 
 
 @dataclass
+class HungUp:
+    """A Line that counts its hang-ups (RoomLine against the local server where it matters)."""
+
+    count: int = 0
+
+    async def hang_up(self) -> None:
+        self.count += 1
+
+
+@dataclass
+class Spooled:
+    """A PayloadSpool that keeps its entries in a dict (tests of the spool itself use the
+    real one, ``service.store.Spool``, in a temporary directory)."""
+
+    entries: dict[str, SpoolEntry] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)
+
+    def write(self, entry: SpoolEntry) -> None:
+        self.entries[entry.payload.call_id] = entry
+        self.written.append(entry.payload.call_id)
+
+    def remove(self, call_id: str) -> None:
+        self.entries.pop(call_id, None)
+
+
+@dataclass
 class Harness:
     room: rtc.Room
     live: asyncio.Future[LiveCall] = field(default_factory=asyncio.Future)
-    transferer: ScriptedTransferer = field(default_factory=ScriptedTransferer)
+    transferer: Transferer = field(default_factory=ScriptedTransferer)
     recorder: Any = field(default_factory=Recorded)
+    line: Callable[[JobContext], Line] = field(default_factory=lambda: lambda _ctx: HungUp())
+    shutdowns: list[str] = field(default_factory=list)  # the job context's shutdown reasons
+    spool: Any = field(default_factory=Spooled)
 
     @property
     def delivered(self) -> list[Payload]:
         return [payload for payload, _, _ in self.recorder.finished]
+
+    async def caller_joins(self, dialed: str = "+18005550100") -> LiveCall:
+        """An inbound caller's SIP leg joins the room; returns the call once it runs."""
+        self.room.emit("participant_connected", sip_participant(**{"sip.trunkPhoneNumber": dialed}))
+        return await asyncio.wait_for(self.live, 5)
 
     def ports(self, settings: Settings, dialer: Callable[[JobContext], Dialer]) -> JobPorts:
         async def start_text(
@@ -84,6 +127,8 @@ class Harness:
             transferer=lambda _ctx, _identity: self.transferer,
             start_session=start_text,
             recorder=self.recorder,
+            line=self.line,
+            spool=self.spool,
             amd=False,
         )
 
@@ -98,17 +143,8 @@ def settings(**overrides: Any) -> Settings:
 
 
 @pytest.fixture
-async def livekit() -> AsyncIterator[FakeLiveKitServer]:
-    async with FakeLiveKitServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def dialer(livekit: FakeLiveKitServer) -> AsyncIterator[Callable[[JobContext], Dialer]]:
-    """The real livekit-api client, dialing through the local server."""
-    lkapi = api.LiveKitAPI(livekit.url, livekit.api_key, livekit.api_secret)
-    yield lambda _ctx: LiveKitDialer(lkapi, trunk_id=TRUNK, ringing_timeout=20)
-    await lkapi.aclose()
+def dialer(lkapi: api.LiveKitAPI) -> Callable[[JobContext], Dialer]:
+    return lambda _ctx: LiveKitDialer(lkapi, trunk_id=TRUNK, ringing_timeout=20)
 
 
 @contextlib.asynccontextmanager
@@ -117,6 +153,7 @@ async def running_job(
 ) -> AsyncIterator[asyncio.Task[Payload | None]]:
     """The job running in a fake job context whose room the test drives."""
     with fake_job_context(room=harness.room, job_metadata=metadata) as job:
+        job._on_shutdown = harness.shutdowns.append  # a fake job's shutdown goes nowhere
         task = asyncio.create_task(run_call_job(job, ports))
         await asyncio.sleep(0.05)  # let the job reach its first wait before the room moves
         try:
@@ -154,6 +191,7 @@ async def test_inbound_call_is_routed_by_the_dialed_number_and_keys_work() -> No
         harness.room.emit("participant_disconnected", sip_participant())
         payload = await result(task)
         assert payload is not None and harness.delivered == [payload]
+        assert harness.spool.written == [payload.call_id] and harness.spool.entries == {}
         assert (payload.direction, payload.from_, payload.to) == (
             "inbound",
             "+14155550123",
@@ -189,6 +227,8 @@ async def test_no_route_and_no_default_refuses_the_call() -> None:
         )
         assert await result(task) is None
         assert harness.delivered == []
+    [reason] = harness.shutdowns  # the job ends with its call: no process left to drain
+    assert reason.startswith("rejected: no flow for dialed number +18005550111")
 
 
 def outbound(to: str = "+14155550123", flow: str = "customer_feedback") -> str:
@@ -233,13 +273,18 @@ async def test_outbound_starts_the_session_then_dials_and_runs_the_flow(
     [
         (486, "busy", "busy", True),
         (600, "busy", "busy", True),
+        (603, "no_answer", "no_answer", True),  # the callee rejected this call, not all calls
         (408, "no_answer", "no_answer", True),
         (480, "no_answer", "no_answer", True),
         (487, "no_answer", "no_answer", True),
         (404, "failed", "error", False),
+        (410, "failed", "error", False),
         (484, "failed", "error", False),
-        (403, "failed", "error", True),
-        (429, "failed", "error", True),
+        (604, "failed", "error", False),
+        (403, "failed", "error", False),
+        (429, "failed", "error", False),
+        (607, "failed", "error", False),
+        (500, "failed", "error", True),
         (503, "failed", "error", True),
     ],
 )
@@ -261,6 +306,60 @@ async def test_sip_failures_become_outcomes(
         failure = live.call.dial_failure
         assert failure is not None and (failure.sip_status, failure.retryable) == (code, retryable)
         assert all(v is None for v in payload.results["satisfaction"].values())
+
+
+def rings_out(server: FakeLiveKitServer) -> None:
+    server.script_dial(CALLEE, Unanswered())
+
+
+def rings_past_livekits_deadline(server: FakeLiveKitServer) -> None:
+    server.script_dial(CALLEE, Unanswered())
+    server.server_deadline = 0.1  # 80 s on the real server
+
+
+def gets_no_final_response(server: FakeLiveKitServer) -> None:
+    server.script_dial(CALLEE, shapes.transaction_timeout(1))
+
+
+def has_no_such_trunk(server: FakeLiveKitServer) -> None:
+    server.check_trunks = True  # and TRUNK was never created
+
+
+def has_no_sip_service(server: FakeLiveKitServer) -> None:
+    server.sip_service = False
+
+
+@pytest.mark.parametrize(
+    ("scene", "status", "retryable"),
+    [
+        (rings_out, "no_answer", True),
+        (rings_past_livekits_deadline, "no_answer", True),
+        (gets_no_final_response, "failed", True),
+        (has_no_such_trunk, "failed", False),
+        (has_no_sip_service, "failed", True),
+    ],
+)
+async def test_failures_without_a_sip_status_become_outcomes(
+    livekit: FakeLiveKitServer,
+    lkapi: api.LiveKitAPI,
+    scene: Callable[[FakeLiveKitServer], None],
+    status: str,
+    retryable: bool,
+) -> None:
+    scene(livekit)
+    quick = LiveKitDialer(lkapi, trunk_id=TRUNK, ringing_timeout=0.2)
+    harness = Harness(rtc.Room())
+    async with running_job(
+        harness, harness.ports(settings(), lambda _ctx: quick), outbound()
+    ) as task:
+        live = await asyncio.wait_for(harness.live, 5)
+        payload = await result(task)
+        assert payload is not None and harness.delivered == [payload]
+        assert payload.status == status
+        assert payload.ended_reason == ("no_answer" if status == "no_answer" else "error")
+        failure = live.call.dial_failure
+        assert failure is not None and (failure.sip_status, failure.retryable) == (None, retryable)
+    assert [(sip, retry) for _, sip, retry in harness.recorder.finished] == [(None, retryable)]
 
 
 async def test_an_invalid_number_is_not_dialed(
@@ -288,15 +387,15 @@ async def test_malformed_job_metadata_is_rejected(metadata: str) -> None:
         harness, harness.ports(settings(), lambda _ctx: _no_dial()), metadata
     ) as task:
         assert await result(task) is None
+    [reason] = harness.shutdowns
+    assert reason.startswith("rejected: job metadata")
 
 
 async def test_silence_reprompts_then_ends_with_no_input() -> None:
     harness = Harness(rtc.Room())
     quick = settings(voice={"no_input_timeout": 0.05})
     async with running_job(harness, harness.ports(quick, lambda _ctx: _no_dial())) as task:
-        harness.room.emit(
-            "participant_connected", sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"})
-        )
+        await harness.caller_joins()
         payload = await result(task)
         assert payload is not None
         assert (payload.status, payload.ended_reason) == ("incomplete", "no_input")
@@ -320,11 +419,7 @@ async def test_progress_and_payload_reach_the_store(tmp_path: Path) -> None:
     try:
         harness = Harness(rtc.Room(), recorder=store)
         async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
-            harness.room.emit(
-                "participant_connected",
-                sip_participant(**{"sip.trunkPhoneNumber": "+18005550100"}),
-            )
-            live = await asyncio.wait_for(harness.live, 5)
+            live = await harness.caller_joins()
             await live.asked("patient.full_name")
             await live.say("jane doe")
             await live.asked("patient.date_of_birth")
@@ -359,3 +454,161 @@ async def test_a_failed_dial_is_recorded_with_its_sip_status(
     assert [(p.status, sip, retry) for p, sip, retry in harness.recorder.finished] == [
         ("busy", 486, True)
     ]
+
+
+async def test_key_presses_keep_the_silence_timer_from_firing() -> None:
+    """A slow typist: each key comes well after the no-input timeout would have fired."""
+    harness = Harness(rtc.Room())
+    slow = settings(voice={"no_input_timeout": 0.15, "inter_digit_timeout": 1.0})
+    async with running_job(harness, harness.ports(slow, lambda _ctx: _no_dial())) as task:
+        live = await harness.caller_joins()
+        await live.asked("patient.full_name")
+        await live.say("jane doe")
+        await live.asked("patient.date_of_birth")
+        for key in "0305198":
+            live.press(key)
+            await asyncio.sleep(0.1)  # < inter-digit timeout, and each gap < no-input timeout
+        await asyncio.sleep(0.1)
+        live.press("0")  # the eighth key completes the date
+        await live.asked("patient.date_of_birth")  # its read-back, not "are you still there?"
+        assert live.call.collector.pending is not None
+        assert live.call.collector.pending.kind == "confirm"
+        assert live.call.collector.fields["patient.date_of_birth"].attempts == 1
+        live.call.hangup()
+        await result(task)
+
+
+async def caller_asks_for_a_person(harness: Harness) -> LiveCall:
+    live = await harness.caller_joins()
+    await live.asked("patient.full_name")
+    with contextlib.suppress(CallEnding):  # the turn that ends the call surfaces it
+        await live.say("jane doe, and can I talk to a real person please")
+    return live
+
+
+async def test_after_a_connected_warm_transfer_the_line_stays_up_until_someone_leaves(
+    livekit: FakeLiveKitServer,
+) -> None:
+    lkapi = api.LiveKitAPI(livekit.url, livekit.api_key, livekit.api_secret)
+    harness = Harness(rtc.Room(), transferer=ScriptedTransferer("connected", keeps_room=True))
+    harness.line = lambda ctx: RoomLine(lkapi, ctx.job.room.name)
+    try:
+        async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
+            live = await caller_asks_for_a_person(harness)
+            await live.ended()
+            for _ in range(50):  # the payload is stored at once, while the humans talk
+                if harness.delivered:
+                    break
+                await asyncio.sleep(0.01)
+            [payload] = harness.delivered
+            assert (payload.status, payload.ended_reason) == ("transferred", "caller_request")
+            await asyncio.sleep(0.2)
+            assert not task.done() and livekit.calls("DeleteRoom") == []  # nobody hung up
+            human = sip_participant("human-agent-sip")
+            harness.room.emit("participant_disconnected", human)  # the human hangs up
+            await result(task)
+        (deleted,) = livekit.calls("DeleteRoom")  # now the caller is not left on a dead line
+        assert deleted.room == "fake-room"
+        assert harness.shutdowns == ["call ended"]
+    finally:
+        await lkapi.aclose()
+
+
+@pytest.mark.parametrize("keeps_room", [False, True], ids=["cold", "warm_not_connected"])
+async def test_the_line_is_hung_up_when_the_agent_is_done(keeps_room: bool) -> None:
+    """A cold transfer hands the caller's SIP leg away; a warm one that failed ends the call."""
+    outcome = "connected" if not keeps_room else "no_answer"
+    harness = Harness(rtc.Room(), transferer=ScriptedTransferer(outcome, keeps_room=keeps_room))
+    lines: list[HungUp] = []
+    harness.line = lambda _ctx: lines.append(HungUp()) or lines[-1]
+    async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
+        await caller_asks_for_a_person(harness)
+        payload = await result(task)
+    assert payload is not None and payload.transfer is not None
+    assert payload.transfer.outcome == outcome
+    assert [line.count for line in lines] == [1]
+
+
+def refused_busy(transfer_id: str) -> TwirpError:
+    return shapes.transfer_failure(486, transfer_id=transfer_id)
+
+
+def refused_decline(transfer_id: str) -> TwirpError:
+    return shapes.transfer_failure(603, transfer_id=transfer_id)
+
+
+def refer_not_allowed(transfer_id: str) -> TwirpError:
+    return shapes.transfer_failure(405, transfer_id=transfer_id, refer=True)
+
+
+def rings_out_transfer(transfer_id: str) -> Unanswered:
+    return Unanswered()
+
+
+@pytest.mark.parametrize(
+    ("script", "outcome"),
+    [
+        (None, "connected"),
+        (shapes.transfer_call_ended, "failed"),  # a 200 that says the transfer failed
+        (refused_busy, "no_answer"),
+        (refused_decline, "declined"),
+        (refer_not_allowed, "failed"),
+        (rings_out_transfer, "no_answer"),
+    ],
+)
+async def test_a_cold_transfer_reports_what_livekit_answered(
+    livekit: FakeLiveKitServer,
+    lkapi: api.LiveKitAPI,
+    script: TransferScript | None,
+    outcome: str,
+) -> None:
+    livekit.add_participant("fake-room", "sip_caller")  # the caller's SIP leg
+    if script is not None:
+        livekit.script_transfer(script)
+    cold = ColdTransferer(
+        lkapi, room_name="fake-room", participant_identity="sip_caller", ringing_timeout=0.2
+    )
+    harness = Harness(rtc.Room(), transferer=cold)
+    async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
+        await caller_asks_for_a_person(harness)
+        payload = await result(task)
+    assert payload is not None and payload.transfer is not None
+    assert (payload.transfer.outcome, payload.transfer.reason) == (outcome, "caller_request")
+    assert (payload.status == "transferred") == (outcome == "connected")
+    (refer,) = livekit.calls("TransferSIPParticipant")
+    assert refer.transfer_to == "tel:+14155550999"
+
+
+async def test_a_call_past_its_maximum_duration_is_wrapped_up_politely() -> None:
+    harness = Harness(rtc.Room())
+    short = settings(voice={"max_call_duration": 0.5})
+    async with running_job(harness, harness.ports(short, lambda _ctx: _no_dial())) as task:
+        live = await harness.caller_joins()
+        await live.asked("patient.full_name")
+        await live.say("jane doe")
+        await live.asked("patient.date_of_birth")  # ... and the caller takes their time
+        payload = await result(task)
+    assert payload is not None
+    assert (payload.status, payload.ended_reason) == ("incomplete", "collection_failed")
+    assert payload.results["patient"]["full_name"] == "Jane Doe"
+    said = [
+        i.text_content for i in live.session.history.items if getattr(i, "role", "") == "assistant"
+    ]
+    assert "reached the time limit" in (said[-1] or "")
+
+
+async def test_each_call_logs_its_metrics_once_under_fixed_keys() -> None:
+    harness = Harness(rtc.Room())
+    with structlog.testing.capture_logs() as logs:
+        async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
+            live = await harness.caller_joins()
+            await live.asked("patient.full_name")
+            await live.say("jane doe")
+            await live.asked("patient.date_of_birth")
+            live.call.hangup()
+            await result(task)
+    [metrics] = [entry for entry in logs if entry["event"] == "call.metrics"]
+    assert metrics["caller_turns"] == 1 and metrics["agent_turns"] >= 3
+    assert metrics["llm_models"] == "intake/intake-offline"
+    assert {"llm_ttft_p50_ms", "tts_ttfb_p50_ms", "reply_p50_ms", "stt_audio_s"} <= set(metrics)
+    assert "jane" not in repr(metrics).lower()  # figures, never what was said

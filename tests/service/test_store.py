@@ -11,10 +11,23 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from flows.payload import Payload
-from service.store import CallStore, StoreUnavailableError, UnknownCallError, UnknownDeliveryError
+from service.store import (
+    DELIVERED,
+    PENDING,
+    SUPERSEDED,
+    Attempt,
+    CallStore,
+    DeliveryResult,
+    DueDelivery,
+    StoreUnavailableError,
+    UnknownCallError,
+    UnknownDeliveryError,
+    Verdict,
+)
 from service.store.engine import create_engine
 from service.store.schema import call_steps, calls, deliveries, metadata
 from service.store_settings import EndpointSettings
@@ -110,11 +123,56 @@ async def test_orphans_are_finalised_from_their_newest_snapshot(
         assert (payload.status, payload.ended_reason) == ("incomplete", "error")
         assert payload.metadata == {"step": "two"} and payload.ended_at.endswith("Z")
         assert await store.outbox.of_call(dead.call_id)  # queued like any finished call
-        # the worker was only slow: what it sends now changes nothing that was delivered
+        # a late step or heartbeat of a worker that was only slow changes nothing
         await store.step_completed(dead.call_id, "contact", make_payload(call_id=dead.call_id))
-        await store.call_finished(make_payload(call_id=dead.call_id))
+        await store.heartbeat(dead.call_id)
         assert await store.get_payload(dead.call_id) == payload
         assert len(await store.outbox.of_call(dead.call_id)) == 1
+
+
+async def test_the_real_payload_supersedes_an_orphans_under_a_new_webhook_id(
+    store_url: str, make_payload: MakePayload, clock: FakeClock
+) -> None:
+    endpoints = [endpoint("https://a.example/hook"), endpoint("https://b.example/hook")]
+    async with await CallStore.open(store_url, endpoints=endpoints, clock=clock) as store:
+        snapshot = make_payload(status="incomplete", ended_reason="caller_hangup")
+        await store.call_started(snapshot, worker_id="cut-off")
+        clock.advance(70)
+        assert await store.sweep_orphans(stale_after=timedelta(seconds=60)) == [snapshot.call_id]
+        # endpoint a got the orphan's payload; b's attempt is in flight when the real one comes
+        claimed = await store.outbox.claim_due(5, lease=timedelta(seconds=30))
+        orphan_id = {due.webhook_id for due in claimed}.pop()
+        to_a, to_b = sorted(claimed, key=lambda due: due.endpoint_url)
+        await store.outbox.record([result(to_a, DELIVERED, clock)])
+
+        real = make_payload(call_id=snapshot.call_id, ended_reason="caller_hangup")
+        await store.call_finished(real, sip_status=None, retryable=None)
+        assert await store.get_payload(real.call_id) == real
+        await store.outbox.record([result(to_b, PENDING, clock)])  # b's attempt failed: no retry
+
+        records = sorted(await store.outbox.recent(), key=lambda r: r.id)
+        assert [(r.endpoint_url[8:9], r.webhook_id == orphan_id, r.status) for r in records] == [
+            ("a", True, DELIVERED),
+            ("b", True, SUPERSEDED),
+            ("a", False, PENDING),
+            ("b", False, PENDING),
+        ]
+        new_ids = {r.webhook_id for r in records[2:]}
+        assert len(new_ids) == 1 and orphan_id not in new_ids
+        due = await store.outbox.claim_due(5, lease=timedelta(seconds=30))
+        assert {d.id for d in due} == {r.id for r in records[2:]}
+        assert all(Payload.model_validate_json(d.body) == real for d in due)
+
+        # superseded once: the call is finished like any other, a second payload is a no-op
+        await store.call_finished(make_payload(call_id=real.call_id, status="failed"))
+        assert await store.get_payload(real.call_id) == real
+        assert len(await store.outbox.of_call(real.call_id)) == 4
+        assert await store.sweep_orphans(stale_after=timedelta(seconds=0)) == []
+
+
+def result(due: DueDelivery, status: str, clock: FakeClock) -> DeliveryResult:
+    attempt = Attempt(clock(), 5, 200 if status == DELIVERED else 503, None)
+    return DeliveryResult(due, attempt, Verdict(status, clock() + timedelta(seconds=5)))
 
 
 async def test_claims_lapse_so_a_dead_deliverers_work_is_retried(
@@ -155,3 +213,15 @@ async def test_an_unreachable_database_is_a_retryable_error_without_the_password
     with pytest.raises(StoreUnavailableError) as caught:
         await CallStore.open(url)
     assert caught.value.retryable and "hunter2" not in str(caught.value)
+
+
+@pytest.mark.postgres
+async def test_a_database_that_is_gone_is_a_retryable_error(
+    postgres_database: str, make_payload: MakePayload
+) -> None:
+    gone = make_url(postgres_database).set(database=f"{make_url(postgres_database).database}_gone")
+    store = CallStore.create(gone.render_as_string(hide_password=False))
+    with pytest.raises(StoreUnavailableError) as caught:  # asyncpg: "database ... does not exist"
+        await store.call_finished(make_payload())
+    assert caught.value.retryable
+    await store.close()

@@ -1,25 +1,56 @@
-"""INTAKE_DATABASE__* and INTAKE_WEBHOOKS__*: parsed, and refused at start when wrong."""
+"""INTAKE_DATA_DIR, INTAKE_DATABASE__* and INTAKE_WEBHOOKS__*: parsed, and refused at start
+when wrong."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from service.errors import ConfigError
-from service.settings import load_settings
+from service.settings import Settings, load_settings, prepare_data_dir
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("INTAKE_DATABASE__URL", "INTAKE_WEBHOOKS__ENDPOINTS"):
+    for name in ("INTAKE_DATABASE__URL", "INTAKE_WEBHOOKS__ENDPOINTS", "INTAKE_DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings()
-    assert settings.database.url == "sqlite+aiosqlite:///intake.db"
+    assert settings.data_dir == Path("data")
+    assert settings.database.url == "sqlite+aiosqlite:///data/intake.db"
     assert settings.webhooks.endpoints == []
     assert settings.webhooks.schedule[:3] == [0, 5, 300] and len(settings.webhooks.schedule) == 10
     assert settings.webhooks.attempt_timeout == 15
+
+
+def test_the_default_database_lives_in_the_data_dir_unless_a_url_is_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("INTAKE_DATABASE__URL", raising=False)
+    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "state"))
+    assert load_settings().database.url == f"sqlite+aiosqlite:///{tmp_path}/state/intake.db"
+    monkeypatch.setenv("INTAKE_DATABASE__URL", "postgresql://intake@db.internal/intake")
+    settings = load_settings()
+    assert settings.database.url == "postgresql://intake@db.internal/intake"
+    assert settings.data_dir == tmp_path / "state"  # the spool stays local either way
+    monkeypatch.setenv("INTAKE_DATA_DIR", " ")
+    with pytest.raises(ConfigError, match=r"^INTAKE_DATA_DIR: expected a directory"):
+        load_settings()
+
+
+def test_the_data_dir_is_created_or_refused_in_one_line(tmp_path: Path) -> None:
+    settings = Settings.model_validate({"data_dir": tmp_path / "a" / "b"})
+    assert prepare_data_dir(settings) == tmp_path / "a" / "b" / "spool"
+    assert (tmp_path / "a" / "b" / "spool").is_dir()
+    assert list((tmp_path / "a" / "b" / "spool").iterdir()) == []  # the probe is gone
+    (tmp_path / "file").write_text("")
+    blocked = Settings.model_validate({"data_dir": tmp_path / "file" / "data"})
+    with pytest.raises(
+        ConfigError, match=r"^INTAKE_DATA_DIR: cannot write to .*/file/data/spool: "
+    ):
+        prepare_data_dir(blocked)
 
 
 def test_endpoints_and_schedule_from_json(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -41,6 +41,12 @@ def env(**extra: str) -> dict[str, str]:
     return base | extra
 
 
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker's spool and SQLite file in a directory of the test's own."""
+    monkeypatch.setitem(LIVE, "INTAKE_DATA_DIR", str(tmp_path / "data"))
+
+
 class Worker:
     """A worker process whose stderr (JSON logs, then ``intake: error:``) is read as it goes."""
 
@@ -115,7 +121,8 @@ async def workers() -> AsyncIterator[Start]:
 
 
 def test_missing_credentials_fail_fast_with_the_setting_named() -> None:
-    done = subprocess.run([INTAKE, "worker"], env=env(), capture_output=True, text=True, timeout=60)
+    unset = env(INTAKE_DATA_DIR=LIVE["INTAKE_DATA_DIR"])
+    done = subprocess.run([INTAKE, "worker"], env=unset, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert (
         done.stderr.strip()

@@ -7,7 +7,6 @@ import asyncio
 import os
 import secrets
 import sys
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from sqlalchemy.engine import make_url
 from service.store import CallStore
 
 INTAKE = str(Path(sys.executable).with_name("intake"))
-SECRET = "fake-livekit-api-secret-0123456789"
 
 
 @dataclass(frozen=True)
@@ -66,14 +64,9 @@ def live(livekit: FakeLiveKitServer, tmp_path: Path, **extra: str) -> dict[str, 
         "INTAKE_DEFAULT_FLOW": "lead_qualification",
         "INTAKE_TRANSFER_TO": "+14155550999",
         "INTAKE_VOICE__TRANSFER_MODE": "cold",
+        "INTAKE_DATA_DIR": str(tmp_path / "data"),
         "INTAKE_DATABASE__URL": f"sqlite:///{tmp_path / 'intake.db'}",
     } | extra
-
-
-@pytest.fixture
-async def livekit() -> AsyncIterator[FakeLiveKitServer]:
-    async with FakeLiveKitServer(api_secret=SECRET) as server:
-        yield server
 
 
 async def add_trunk(livekit: FakeLiveKitServer) -> str:

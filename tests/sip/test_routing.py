@@ -8,7 +8,7 @@ import pytest
 
 from sip.dialing import dialable, parse_job_metadata
 from sip.errors import JobMetadataError, RoutingError
-from sip.outcomes import failure_for_sip_status
+from sip.outcomes import dial_failure_for_sip_status
 from sip.routing import route_inbound
 
 ROUTES = {"+18005550100": "patient_intake"}
@@ -71,4 +71,4 @@ def test_invalid_numbers_are_not_dialed_and_not_retried() -> None:
         False,
     )
     assert dialable("415 555 0123", "US") == "+14155550123"
-    assert failure_for_sip_status(999).retryable
+    assert dial_failure_for_sip_status(999).retryable  # a status no table lists: one retry

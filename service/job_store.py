@@ -1,0 +1,166 @@
+"""What a call job leaves behind: its progress while it runs, its payload at the end.
+
+A database outage never stops a call. Progress writes that fail are logged and the
+conversation goes on. The final payload is first written to the local spool (fsynced),
+then stored; the spool entry is removed once the store has it. If the store is down the
+entry stays, and the worker's main process or ``intake deliver`` imports it later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Awaitable
+from typing import Protocol
+
+import structlog
+
+from flows.call import Call
+from flows.payload import Payload
+from service.store.spool import SpoolEntry
+
+log = structlog.get_logger("intake.job")
+
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+# With the payload spooled, storing it is tried briefly: the importer does the rest.
+SPOOLED_STORE_ATTEMPTS = 2
+# Without (the spool could not be written), longer: this is then the only copy.
+UNSPOOLED_STORE_ATTEMPTS = 3
+STORE_ATTEMPT_TIMEOUT = 10.0  # seconds for one attempt, e.g. a PostgreSQL that is unreachable
+PROGRESS_DRAIN_TIMEOUT = 5.0  # seconds the last progress writes get once the call has ended
+
+
+class CallRecorder(Protocol):
+    """Where a call's progress and payload go (``service.store.CallStore``)."""
+
+    async def call_started(self, snapshot: Payload, *, worker_id: str) -> None: ...
+    async def step_completed(self, call_id: str, step_id: str, snapshot: Payload) -> None: ...
+    async def heartbeat(self, call_id: str) -> None: ...
+    async def call_finished(
+        self, payload: Payload, *, sip_status: int | None = None, retryable: bool | None = None
+    ) -> None: ...
+
+
+class PayloadSpool(Protocol):
+    """Where the final payload is kept until the store has it (``service.store.Spool``).
+    Blocking file I/O: called in a thread."""
+
+    def write(self, entry: SpoolEntry) -> None: ...
+    def remove(self, call_id: str) -> None: ...
+
+
+class Progress:
+    """Each step's result stored as it completes, and a heartbeat while the call lives, so
+    that a worker dying mid-call still leaves a payload for the orphan sweeper.
+
+    Nothing here holds the call up: ``call_started`` runs in the background (the greeting
+    does not wait for the database) and each step's write follows it."""
+
+    def __init__(self, recorder: CallRecorder, call: Call, interval: float) -> None:
+        self._recorder, self._call, self._interval = recorder, call, interval
+        self._writes: set[asyncio.Task[None]] = set()
+        self._started: asyncio.Task[None] | None = None
+        self._beating: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        started = self._recorder.call_started(self._call.snapshot(), worker_id=WORKER_ID)
+        self._started = self._track(_store("call_started", started))
+        self._call.on_step_completed.append(self._step_completed)
+        self._beating = asyncio.create_task(self._beat(), name="call-heartbeat")
+
+    def _step_completed(self, step_id: str) -> None:
+        self._track(self._write_step(step_id, self._call.snapshot()))
+
+    async def _write_step(self, step_id: str, snapshot: Payload) -> None:
+        if self._started is not None:
+            await asyncio.shield(self._started)  # the call's row comes first
+        call_id = self._call.info.call_id
+        await _store("step_completed", self._recorder.step_completed(call_id, step_id, snapshot))
+
+    def _track(self, write: Awaitable[None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(write)
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+        return task
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await _store("heartbeat", self._recorder.heartbeat(self._call.info.call_id))
+
+    async def stop(self) -> None:
+        """Stop the heartbeat; give writes under way a moment, then let them go (the
+        payload, written next, holds everything they would have)."""
+        if self._beating is not None:
+            self._beating.cancel()
+        if not self._writes:
+            return
+        _, late = await asyncio.wait(set(self._writes), timeout=PROGRESS_DRAIN_TIMEOUT)
+        for task in late:
+            task.cancel()
+        if late:
+            log.warning("store.progress_abandoned", writes=len(late))
+            await asyncio.wait(late)
+
+
+async def _store(what: str, write: Awaitable[None]) -> None:
+    """A store outage must not drop the call: the conversation goes on, the error is logged."""
+    try:
+        await write
+    except Exception as exc:
+        log.error("store.write_failed", write=what, error=type(exc).__name__)
+
+
+async def record_end(recorder: CallRecorder, spool: PayloadSpool, call: Call) -> Payload:
+    """Seal the payload, spool it, then store it (and queue its webhooks).
+
+    Storing is retried, since this is the one that counts, but only briefly when the spool
+    has it: a database that is down must not hold the job. Should both fail, the newest
+    snapshot is still stored (if the store took it): the orphan sweeper delivers that."""
+    payload = call.finish("error")  # the sealed payload; "error" only if none was sealed
+    failure = call.dial_failure
+    entry = SpoolEntry(
+        payload=payload,
+        sip_status=failure.sip_status if failure else None,
+        retryable=failure.retryable if failure else None,
+    )
+    spooled = await _spool(spool, entry)
+    attempts = SPOOLED_STORE_ATTEMPTS if spooled else UNSPOOLED_STORE_ATTEMPTS
+    for attempt in range(1, attempts + 1):
+        try:
+            stored = recorder.call_finished(
+                payload, sip_status=entry.sip_status, retryable=entry.retryable
+            )
+            await asyncio.wait_for(stored, STORE_ATTEMPT_TIMEOUT)
+        except Exception as exc:
+            log.error(
+                "payload.store_failed", attempt=attempt, spooled=spooled, error=type(exc).__name__
+            )
+            if attempt < attempts:
+                await asyncio.sleep(attempt)
+            continue
+        if spooled:
+            await _unspool(spool, payload.call_id)
+        return payload
+    if spooled:
+        log.warning("payload.left_in_spool", call_id=payload.call_id)
+    else:
+        log.error("payload.not_stored", call_id=payload.call_id)
+    return payload
+
+
+async def _spool(spool: PayloadSpool, entry: SpoolEntry) -> bool:
+    try:
+        await asyncio.to_thread(spool.write, entry)
+    except Exception as exc:  # a full or read-only disk: the store is then the only way
+        log.error("spool.write_failed", error=type(exc).__name__)
+        return False
+    return True
+
+
+async def _unspool(spool: PayloadSpool, call_id: str) -> None:
+    try:
+        await asyncio.to_thread(spool.remove, call_id)
+    except Exception as exc:  # harmless: importing it again later is a no-op
+        log.warning("spool.remove_failed", call_id=call_id, error=type(exc).__name__)
