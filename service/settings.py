@@ -92,7 +92,7 @@ class WorkerSettings(BaseModel):
     @classmethod
     def _room_for_a_call(cls, value: int) -> int:
         if 0 < value < 256:
-            raise ValueError("0 (no limit) or at least 256: a job process starts near 200 MB")
+            raise ValueError("0 (no limit) or at least 256: a job process starts near 125 MB")
         return value
 
     @property

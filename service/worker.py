@@ -89,10 +89,10 @@ def call_load(max_calls: int) -> Callable[[RunsJobs], float]:
     """The worker's load as LiveKit sees it: the share of its calls in use.
 
     AgentServer's default load is CPU use (full at 70 %), which says nothing about memory:
-    a job process is about 210 MB, and a machine runs out of memory long before CPU. With
-    this load and ``load_threshold=FULL`` the worker reports itself full once it runs
-    ``max_calls`` calls (livekit also counts calls it accepted but has not started) and
-    LiveKit sends new ones elsewhere.
+    a job process takes about 125 MB of its own, and a machine can run out of memory long
+    before it runs out of CPU. With this load and ``load_threshold=FULL`` the worker
+    reports itself full once it runs ``max_calls`` calls (livekit also counts calls it
+    accepted but has not started) and LiveKit sends new ones elsewhere.
     """
 
     def load(server: RunsJobs) -> float:
