@@ -82,6 +82,7 @@ async def test_a_server_at_max_calls_reports_itself_full(call_ends: threading.Ev
         load_fnc=call_load(max_calls=2),
         load_threshold=FULL,
         num_idle_processes=0,
+        host="127.0.0.1",  # all interfaces and port 0 would be one free port per family
         port=0,
     )
     server.rtc_session(a_call)
