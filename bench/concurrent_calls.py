@@ -1,14 +1,24 @@
-"""Concurrent calls in one process: latency this code adds per turn, memory per call.
+"""Concurrent calls: the latency this code adds per turn, and what a call costs in memory,
+in each of the worker's executors.
 
-N patient-intake calls run at once in one event loop (sessions sharing a process, as in
-the worker's thread executor), each with scripted model and speech delays: the caller's
-words reach the agent 200 ms after they stop (STT), every model request takes 300 ms
-(LLM), and the agent's speech takes 200 ms to start (TTS, paced before the caller
+N patient-intake calls run at once, each with scripted model and speech delays: the
+caller's words reach the agent 200 ms after they stop (STT), every model request takes
+300 ms (LLM), and the agent's speech takes 200 ms to start (TTS, paced before the caller
 answers). A turn is timed from the caller's words reaching the session to the agent's
 reply; the model's scripted delays inside it are subtracted, leaving what the session,
-tools, collector and parsers add. Memory is resident set size (VmRSS) growth per call.
-Then the same calls in the worker's default mode, one process per call (each prewarmed
-as a job process is: worker imports, Silero VAD), with its resident size.
+tools, collector and parsers add. The calls arrive over two seconds, in three settings:
+
+- one event loop: N sessions as tasks of one loop, no executor; the code's own cost, as
+  measured before the executors were (comparable with earlier figures);
+- thread executor (INTAKE_WORKER__JOB_EXECUTOR=thread): livekit's AgentServer runs N
+  simulated jobs (``simulate_job(fake_job=True)``, a mock room) in its ThreadJobExecutor,
+  each prewarmed beforehand by the worker's own ``prewarm`` (Silero VAD included); memory
+  is the worker process's resident growth per call, warm-up included;
+- process executor (the default): the same through the ProcJobExecutor (forkserver, the
+  plugins preloaded as ``intake worker`` does); memory is each job process's RSS and PSS
+  at the end of its call (PSS is what INTAKE_WORKER__JOB_MEMORY_LIMIT_MB is compared with).
+
+Each executor measurement runs in a fresh process of this script.
 
     .venv/bin/python bench/concurrent_calls.py [--sizes 1 10 25]
 """
@@ -17,19 +27,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from livekit.agents import llm  # noqa: E402
+import psutil  # noqa: E402
+from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess, llm  # noqa: E402
 
 from flows.call import Call  # noqa: E402
 from flows.catalog import FlowCatalog  # noqa: E402
@@ -45,13 +60,16 @@ from flows.simulator import (  # noqa: E402
 )
 from service.logging import configure_logging  # noqa: E402
 from service.settings import Settings  # noqa: E402
-from service.worker import prepare_gc_for_calls, prewarm  # noqa: E402
+from service.worker import FULL, call_load, load_plugins, prepare_gc_for_calls, prewarm  # noqa: E402
+from service.worker_run import CLOSE_TIMEOUT, PRELOAD_LOCAL_INFERENCE  # noqa: E402
 from sip.transfer import ScriptedTransferer  # noqa: E402
 
 SCENARIO = ROOT / "examples/scenarios/patient_intake/full_intake.yaml"
 STT, LLM, TTS = 0.200, 0.300, 0.200
 ARRIVAL_WINDOW = 2.0  # seconds over which the N calls start
 CATALOG = FlowCatalog()  # one per process, as in the worker
+RESULTS = "BENCH_RESULTS"  # environment: the directory where each job leaves its figures
+MB = 1024 * 1024
 
 
 class DelayedLLM(OfflineLLM):
@@ -108,7 +126,7 @@ class PacedCaller(ScenarioCaller):
 
 
 async def one_call(added: list[float], start_after: float) -> None:
-    await asyncio.sleep(start_after)  # calls arrive over a second or two, not all at once
+    await asyncio.sleep(start_after)
     prepared = prepare(SCENARIO, CATALOG, SimulationOptions(), None)
     call = Call(prepared.spec, call_info(prepared.scenario), transferer=ScriptedTransferer())
     requests: list[float] = []
@@ -132,99 +150,127 @@ async def one_call(added: list[float], start_after: float) -> None:
 
 
 def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return psutil.Process().memory_info().rss / MB
 
 
-async def run_size(n: int) -> tuple[list[float], float, float]:
+async def in_one_loop(n: int) -> dict[str, Any]:
     gc.collect()
-    before = rss_mb()
+    before = peak = rss_mb()
     added: list[float] = []
-    peak = before
-    started = time.perf_counter()
-    arrivals = [ARRIVAL_WINDOW * i / n for i in range(n)]
-    tasks = [asyncio.create_task(one_call(added, at)) for at in arrivals]
+    tasks = [asyncio.create_task(one_call(added, ARRIVAL_WINDOW * i / n)) for i in range(n)]
     while not all(t.done() for t in tasks):
         peak = max(peak, rss_mb())
         await asyncio.sleep(0.05)
     await asyncio.gather(*tasks)
-    return added, (peak - before) / n, time.perf_counter() - started
+    return {"added": added, "mb_per_call": (peak - before) / n}
 
 
-def child() -> None:
-    """One job process: prewarm as the worker does, then one paced call when told to."""
-    from livekit.agents import JobProcess
-    from livekit.agents.job import JobExecutorType
+# -- through livekit's executors, as the worker runs calls --------------------------------
 
-    prewarm(JobProcess(executor_type=JobExecutorType.PROCESS, user_arguments=None, http_proxy=None))
-    configure_logging(Settings(log_level="error"))
-    print("ready", flush=True)
-    sys.stdin.readline()  # "go"
+
+def bench_prewarm(proc: JobProcess) -> None:
+    prewarm(proc)  # the worker's own
+    (Path(os.environ[RESULTS]) / f"ready-{uuid.uuid4().hex}").touch()
+
+
+async def bench_call(ctx: JobContext) -> None:
     added: list[float] = []
-    asyncio.run(one_call(added, 0.0))
-    print(json.dumps({"added": added, "rss_mb": rss_mb()}), flush=True)
+    await one_call(added, 0.0)
+    report: dict[str, Any] = {"added": added}
+    if ctx.proc.executor_type is JobExecutorType.PROCESS:  # a thread's is the worker's
+        memory = psutil.Process().memory_full_info()  # (reading it stalls a loop ~0.2 s)
+        report |= {"rss_mb": memory.rss / MB, "pss_mb": memory.pss / MB}
+    (Path(os.environ[RESULTS]) / f"call-{ctx.job.id}.json").write_text(json.dumps(report))
+    ctx.shutdown()
 
 
-def run_processes(n: int) -> tuple[list[float], float]:
-    """N job processes, one call each, released over the arrival window."""
-    script = str(Path(__file__).resolve())
-    children = [
-        subprocess.Popen(
-            [sys.executable, script, "--child"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        for _ in range(n)
-    ]
-    for process in children:  # start-up (imports, VAD) is not part of a call
-        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
-    for process in children:
-        assert process.stdin is not None
-        process.stdin.write("go\n")
-        process.stdin.flush()
-        time.sleep(ARRIVAL_WINDOW / n)
-    added: list[float] = []
-    rss: list[float] = []
-    for process in children:
-        out, _ = process.communicate(timeout=120)
-        report = json.loads(out.strip().splitlines()[-1])
-        added += report["added"]
-        rss.append(report["rss_mb"])
-    return added, statistics.mean(rss)
+async def through_executor(executor: str, n: int) -> dict[str, Any]:
+    results = Path(tempfile.mkdtemp(prefix="bench-calls-"))
+    os.environ[RESULTS] = str(results)
+    os.environ.setdefault(PRELOAD_LOCAL_INFERENCE, "0")  # as run_worker does
+    load_plugins()  # as build_server does
+    if executor == "thread":
+        prepare_gc_for_calls()  # as run_worker does (job processes do it in prewarm)
+    server = AgentServer(
+        job_executor_type=JobExecutorType(executor),
+        setup_fnc=bench_prewarm,
+        num_idle_processes=n,  # warm before the calls: start-up is not part of a call
+        initialize_process_timeout=300,  # N processes warming on a small machine
+        load_fnc=call_load(n),
+        load_threshold=FULL,
+        port=0,
+    )
+    server.rtc_session(bench_call)
+    before = peak = rss_mb()
+    running = asyncio.create_task(server.run(unregistered=True))
+    while len(list(results.glob("ready-*"))) < n:
+        await asyncio.sleep(0.1)
+    # Measure calls, not warm-ups: no replacement is warmed while they run (the worker
+    # warms at most INTAKE_WORKER__IDLE_PROCESSES at a time). Private, bench only.
+    server._num_idle_processes = 0
+    server._proc_pool.set_target_idle_processes(0)
+
+    async def launch() -> None:
+        for i in range(n):
+            await server.simulate_job(f"bench-{i}", fake_job=True)
+            await asyncio.sleep(ARRIVAL_WINDOW / n)
+
+    launching = asyncio.create_task(launch())
+    while len(list(results.glob("call-*.json"))) < n:
+        peak = max(peak, rss_mb())
+        await asyncio.sleep(0.05)
+    await launching
+    with contextlib.suppress(TimeoutError):  # as serve() does: livekit's close can hang
+        await asyncio.wait_for(server.aclose(), CLOSE_TIMEOUT)
+    running.cancel()
+    reports = [json.loads(path.read_text()) for path in results.glob("call-*.json")]
+    result = {"added": [a for report in reports for a in report["added"]]}
+    if executor == "thread":
+        result["mb_per_call"] = (peak - before) / n  # the worker's growth, warm-up included
+    else:
+        result["rss_mb"] = statistics.mean(r["rss_mb"] for r in reports)
+        result["pss_mb"] = statistics.mean(r["pss_mb"] for r in reports)
+    return result
+
+
+def measured(executor: str, n: int) -> dict[str, Any]:
+    """One executor measurement in a fresh process of this script."""
+    command = [sys.executable, __file__, "--executor", executor, "--sizes", str(n)]
+    settings = os.environ | {"INTAKE_LOG_LEVEL": "error"}
+    done = subprocess.run(command, capture_output=True, text=True, env=settings, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def percentiles(added: list[float]) -> str:
+    p50 = statistics.median(added) * 1000
+    p95 = statistics.quantiles(added, n=20)[-1] * 1000
+    return f"{p50:6.1f} / {p95:5.1f} ms"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 25])
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--executor", choices=["thread", "process"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        child()
-        return
     configure_logging(Settings(log_level="error"))
-    asyncio.run(run_size(1))  # warm-up: imports, caches, first-call costs
-    prepare_gc_for_calls()  # as the worker does after prewarm
-    print(
-        f"{'calls':>5} {'turns':>6} {'added p50':>10} {'added p95':>10} {'MB/call':>8} {'wall':>7}"
-    )
+    if args.executor:
+        print(json.dumps(asyncio.run(through_executor(args.executor, args.sizes[0]))), flush=True)
+        os._exit(0)  # as the intake command does: a job thread livekit left can't hold it
+    asyncio.run(in_one_loop(1))  # warm-up: imports, caches, first-call costs
+    prepare_gc_for_calls()  # as the worker does
+    print("added p50 / p95 per turn; memory per call")
     for n in args.sizes:
-        added, per_call, wall = asyncio.run(run_size(n))
-        p50 = statistics.median(added) * 1000
-        p95 = statistics.quantiles(added, n=20)[-1] * 1000
+        loop = asyncio.run(in_one_loop(n))
+        thread = measured("thread", n)
+        process = measured("process", n)
         print(
-            f"{n:5} {len(added):6} {p50:8.1f}ms {p95:8.1f}ms {per_call:8.1f} {wall:6.1f}s",
+            f"{n:3} calls | one loop {percentiles(loop['added'])} {loop['mb_per_call']:5.1f} MB"
+            f" | threads {percentiles(thread['added'])} {thread['mb_per_call']:5.1f} MB"
+            f" | processes {percentiles(process['added'])}"
+            f" RSS {process['rss_mb']:4.0f} MB PSS {process['pss_mb']:4.0f} MB",
             flush=True,
         )
-    print("process per call (the worker's default; each: imports, Silero VAD, one call):")
-    for n in args.sizes:
-        added, rss = run_processes(n)
-        p50 = statistics.median(added) * 1000
-        p95 = statistics.quantiles(added, n=20)[-1] * 1000
-        print(f"{n:5} {len(added):6} {p50:8.1f}ms {p95:8.1f}ms {rss:6.0f} MB/process", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The ``intake`` command line.
 
 Exit codes: 0 success; 1 a scenario test failed; 2 bad input (unknown flow, invalid
-spec or scenario, bad setting, bad usage) with a one-line reason on stderr.
+spec or scenario, bad setting, bad usage) with a one-line reason on stderr. ``intake
+worker`` adds its own (service/worker_run.py): 1 could not run, 130/143 a forced stop.
 """
 
 from __future__ import annotations

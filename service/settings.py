@@ -71,11 +71,33 @@ class VoiceSettings(BaseModel):
     noise_cancellation: Literal["auto", "on", "off"] = "auto"
 
 
+# Calls one worker takes at once when INTAKE_WORKER__MAX_CALLS is unset. A job process
+# costs about 125 MB (PSS; 205 MB resident), a call in a thread about 15 MB of the worker's
+# (bench/concurrent_calls.py); either way the worker itself about 250 MB.
+DEFAULT_MAX_CALLS = {"thread": 25, "process": 10}
+
+
 class WorkerSettings(BaseModel):
     idle_processes: int = Field(default=2, ge=0)
     drain_timeout: int = Field(default=1800, ge=0)  # seconds running calls may take to finish
     job_executor: Literal["process", "thread"] = "process"
     http_port: int = Field(default=8081, ge=0, le=65535)  # health checks; 0 picks a free one
+    max_calls: int | None = Field(default=None, ge=1, le=500)  # unset: DEFAULT_MAX_CALLS
+    # A job process above this (PSS, about 125 MB when idle) is killed; a warning comes at
+    # 80 %. 0: no limit. Threads have none: they share the worker's memory.
+    job_memory_limit_mb: int = Field(default=512, ge=0, le=65536)
+    connect_retries: int = Field(default=16, ge=0, le=1000)  # to LiveKit, then exit 1
+
+    @field_validator("job_memory_limit_mb")
+    @classmethod
+    def _room_for_a_call(cls, value: int) -> int:
+        if 0 < value < 256:
+            raise ValueError("0 (no limit) or at least 256: a job process starts near 125 MB")
+        return value
+
+    @property
+    def call_limit(self) -> int:
+        return self.max_calls or DEFAULT_MAX_CALLS[self.job_executor]
 
 
 class Settings(BaseSettings):

@@ -3,25 +3,22 @@
 Explicit dispatch under the agent name from settings: inbound calls reach it through a
 SIP dispatch rule naming that agent, outbound calls through ``CreateDispatch`` with the
 job metadata. Each process loads Silero VAD once (prewarm) and idle processes wait ready.
-SIGTERM drains: no new jobs, running calls finish (up to the drain timeout).
+Start-up, shutdown and exit codes are in ``service.worker_run``; ``--check`` in
+``service.worker_check``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
-import signal
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import structlog
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess
 
-from flows.errors import FlowError
-from service.catch_up import caught_up
-from service.errors import ConfigError
 from service.job import run_call_job
 from service.live import live_ports
 from service.logging import configure_job_logging
-from service.pipeline import check_credentials
 from service.settings import Settings, flow_catalog, load_settings, spool_dir
 from service.store import CallStore
 from service.store.spool import Spool
@@ -29,43 +26,20 @@ from service.store.spool import Spool
 log = structlog.get_logger("intake.worker")
 
 
-def check_worker_settings(settings: Settings) -> list[str]:
-    """Fail fast on what would break calls; returns warnings about what is merely off."""
-    check_credentials(settings)
-    catalog = flow_catalog(settings)
-    for number, flow in settings.routes.items():
-        try:
-            catalog.load(flow)
-        except FlowError as exc:
-            raise ConfigError(f"INTAKE_ROUTES: {number}: {exc}") from None
-    if settings.default_flow:
-        try:
-            catalog.load(settings.default_flow)
-        except FlowError as exc:
-            raise ConfigError(f"INTAKE_DEFAULT_FLOW: {exc}") from None
-    warnings = []
-    if not settings.routes and not settings.default_flow:
-        warnings.append("no INTAKE_ROUTES or INTAKE_DEFAULT_FLOW: inbound calls are refused")
-    if not settings.livekit.sip_outbound_trunk:
-        warnings.append("no INTAKE_LIVEKIT__SIP_OUTBOUND_TRUNK: outbound calls fail")
-        if settings.voice.transfer_mode == "warm":
-            warnings.append("warm transfers need INTAKE_LIVEKIT__SIP_OUTBOUND_TRUNK")
-    if not settings.transfer_to:
-        warnings.append("no INTAKE_TRANSFER_TO: built-in flows cannot transfer to a person")
-    return warnings
-
-
 def prewarm(proc: JobProcess) -> None:
     """Runs once in every job process before it takes a call."""
     from livekit.plugins import silero
 
     settings = load_settings()
-    configure_job_logging(settings)
+    own_process = proc.executor_type is JobExecutorType.PROCESS  # else a thread of the worker
+    if own_process:
+        configure_job_logging(settings)
     proc.userdata["settings"] = settings
     proc.userdata["catalog"] = flow_catalog(settings)
     proc.userdata["vad"] = silero.VAD.load()
     proc.userdata["store"], proc.userdata["spool"] = call_store(settings)
-    prepare_gc_for_calls()
+    if own_process:  # threads share the worker's heap: prepared once, at start (worker_run)
+        prepare_gc_for_calls()
 
 
 def call_store(settings: Settings) -> tuple[CallStore, Spool]:
@@ -103,50 +77,62 @@ async def entrypoint(ctx: JobContext) -> None:
         await store.close()  # its connections belong to this call's event loop
 
 
+class RunsJobs(Protocol):
+    @property
+    def active_jobs(self) -> Sequence[object]: ...
+
+
+FULL = 1.0  # load_threshold: the worker reports itself full at this load
+
+
+def call_load(max_calls: int) -> Callable[[RunsJobs], float]:
+    """The worker's load as LiveKit sees it: the share of its calls in use.
+
+    AgentServer's default load is CPU use (full at 70 %), which says nothing about memory:
+    a job process takes about 125 MB of its own, and a machine can run out of memory long
+    before it runs out of CPU. With this load and ``load_threshold=FULL`` the worker
+    reports itself full once it runs ``max_calls`` calls (livekit also counts calls it
+    accepted but has not started) and LiveKit sends new ones elsewhere.
+    """
+
+    def load(server: RunsJobs) -> float:
+        return min(len(server.active_jobs) / max_calls, FULL)
+
+    return load
+
+
+def load_plugins() -> None:
+    """Import the voice plugins here, on the main thread, before any job executor starts.
+
+    A livekit plugin registers itself when first imported and refuses to do so off the
+    main thread (``Plugin.register_plugin``), which is where the thread executor runs
+    prewarm and calls. Registered before the server starts, they are also preloaded by the
+    forkserver that job processes are forked from, so each process starts with them.
+    """
+    import livekit.plugins.deepgram
+    import livekit.plugins.openai
+    import livekit.plugins.silero  # noqa: F401
+
+
 def build_server(settings: Settings, *, dev: bool = False) -> AgentServer:
-    livekit = settings.livekit
+    livekit, worker = settings.livekit, settings.worker
     assert livekit.api_key is not None and livekit.api_secret is not None
+    load_plugins()
+    memory_limit = worker.job_memory_limit_mb
     server = AgentServer(
         ws_url=livekit.url,
         api_key=livekit.api_key.get_secret_value(),
         api_secret=livekit.api_secret.get_secret_value(),
         setup_fnc=prewarm,
-        num_idle_processes=0 if dev else settings.worker.idle_processes,
-        drain_timeout=settings.worker.drain_timeout,
-        job_executor_type=JobExecutorType(settings.worker.job_executor),
-        port=settings.worker.http_port,
+        load_fnc=call_load(worker.call_limit),
+        load_threshold=FULL,
+        num_idle_processes=0 if dev else min(worker.idle_processes, worker.call_limit),
+        drain_timeout=worker.drain_timeout,
+        job_executor_type=JobExecutorType(worker.job_executor),
+        job_memory_limit_mb=memory_limit,
+        job_memory_warn_mb=memory_limit * 0.8 if memory_limit else 1000,  # livekit's default
+        max_retry=worker.connect_retries,
+        port=worker.http_port,
     )
     server.rtc_session(entrypoint, agent_name=livekit.agent_name)
     return server
-
-
-async def serve(server: AgentServer, settings: Settings, *, dev: bool) -> None:
-    """Run until SIGTERM/SIGINT, then drain; a second signal stops at once. Meanwhile
-    the store is migrated and the spool imported, at start and every sweep interval."""
-    store, spool = call_store(settings)
-    async with caught_up(store, spool, interval=settings.webhooks.sweep_interval):
-        await _serve(server, settings, dev=dev)
-
-
-async def _serve(server: AgentServer, settings: Settings, *, dev: bool) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    running = asyncio.create_task(server.run(devmode=dev), name="agent-server")
-    stopping = asyncio.create_task(stop.wait())
-    log.info("worker.started", agent_name=settings.livekit.agent_name, url=settings.livekit.url)
-    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    stopping.cancel()
-    for sig in (signal.SIGTERM, signal.SIGINT):  # a second signal: no more waiting
-        loop.add_signal_handler(sig, running.cancel)
-    if not running.done():
-        timeout = settings.worker.drain_timeout
-        log.info("worker.draining", timeout=timeout, active_jobs=len(server.active_jobs))
-        try:
-            await server.drain(timeout=timeout)
-        except TimeoutError:
-            log.warning("worker.drain_timed_out", timeout=timeout)
-    await server.aclose()
-    running.cancel()
-    log.info("worker.stopped")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Self
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -101,6 +101,24 @@ class CallStore:
 
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
+
+    @unavailable_as_store_error
+    async def check_writable(self) -> None:
+        """A test write that leaves nothing behind (``intake worker --check``): a row
+        inserted and deleted again in one committed transaction."""
+        call_id, now = f"check_{ulid()}", self._clock()
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(calls).values(
+                    call_id=call_id,
+                    flow="intake-check",
+                    state=FINISHED,  # never a live call, should anyone see it
+                    started_at=now,
+                    heartbeat_at=now,
+                    snapshot="{}",
+                )
+            )
+            await conn.execute(delete(calls).where(calls.c.call_id == call_id))
 
     @unavailable_as_store_error
     async def call_started(self, snapshot: Payload, *, worker_id: str) -> None:
