@@ -17,7 +17,7 @@ import structlog
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess
 
 from service.job import run_call_job
-from service.live import live_ports
+from service.live import live_ports, noise_cancellation
 from service.logging import configure_job_logging
 from service.settings import Settings, flow_catalog, load_settings, spool_dir
 from service.store import CallStore
@@ -101,7 +101,7 @@ def call_load(max_calls: int) -> Callable[[RunsJobs], float]:
     return load
 
 
-def load_plugins() -> None:
+def load_plugins(settings: Settings) -> None:
     """Import the voice plugins here, on the main thread, before any job executor starts.
 
     A livekit plugin registers itself when first imported and refuses to do so off the
@@ -113,11 +113,13 @@ def load_plugins() -> None:
     import livekit.plugins.openai
     import livekit.plugins.silero  # noqa: F401
 
+    noise_cancellation(settings)  # Krisp's plugin, when wanted; `on` without it fails here
+
 
 def build_server(settings: Settings, *, dev: bool = False) -> AgentServer:
     livekit, worker = settings.livekit, settings.worker
     assert livekit.api_key is not None and livekit.api_secret is not None
-    load_plugins()
+    load_plugins(settings)
     memory_limit = worker.job_memory_limit_mb
     server = AgentServer(
         ws_url=livekit.url,

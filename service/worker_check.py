@@ -22,7 +22,8 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from flows.errors import FlowError
 from flows.spec import FlowSpec
-from service.live import transfer_mode
+from service.errors import ConfigError
+from service.live import noise_cancellation, transfer_mode
 from service.pipeline import required_credentials
 from service.settings import Settings, flow_catalog
 from service.store import CallStore, StoreError
@@ -51,6 +52,10 @@ def inspect_settings(settings: Settings) -> Findings:
             f"INTAKE_LIVEKIT__URL: expected the LiveKit server's wss:// (or ws://, https://,"
             f" http://) URL, not {url!r}"
         )
+    try:
+        noise_cancellation(settings)  # `on` needs its plugin installed
+    except ConfigError as exc:
+        found.errors.append(str(exc))
     routed = _routed_flows(settings, found)
     for spec, where in routed.values():
         found.gaps += _transfer_gaps(settings, spec, where)

@@ -4,6 +4,7 @@ real store; every problem on its own line, exit 2."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import secrets
 import sys
@@ -202,3 +203,16 @@ async def test_a_postgres_role_that_cannot_write(
         await postgres_execute(store_url, f"DROP OWNED BY {role}", f"DROP ROLE {role}")
     assert done.code == 2 and len(done.errors) == 1
     assert done.errors[0].endswith("the test write failed (permission denied for table calls)")
+
+
+async def test_noise_cancellation_forced_on_without_its_plugin(
+    livekit: FakeLiveKitServer, tmp_path: Path
+) -> None:
+    if importlib.util.find_spec("livekit.plugins.noise_cancellation") is not None:
+        pytest.skip("the noise-cancellation extra is installed here")
+    done = await check(**live(livekit, tmp_path, INTAKE_VOICE__NOISE_CANCELLATION="on"))
+    assert done.code == 2
+    assert done.errors == [
+        "INTAKE_VOICE__NOISE_CANCELLATION=on needs the plugin: "
+        "pip install 'intake[noise-cancellation]'"
+    ]
