@@ -59,7 +59,7 @@ from flows.simulator import (  # noqa: E402
     run_call,
 )
 from service.logging import configure_logging  # noqa: E402
-from service.settings import Settings  # noqa: E402
+from service.settings import Settings, load_settings  # noqa: E402
 from service.worker import FULL, call_load, load_plugins, prepare_gc_for_calls, prewarm  # noqa: E402
 from service.worker_run import CLOSE_TIMEOUT, PRELOAD_LOCAL_INFERENCE  # noqa: E402
 from sip.transfer import ScriptedTransferer  # noqa: E402
@@ -188,7 +188,7 @@ async def through_executor(executor: str, n: int) -> dict[str, Any]:
     results = Path(tempfile.mkdtemp(prefix="bench-calls-"))
     os.environ[RESULTS] = str(results)
     os.environ.setdefault(PRELOAD_LOCAL_INFERENCE, "0")  # as run_worker does
-    load_plugins()  # as build_server does
+    load_plugins(load_settings())  # as build_server does
     if executor == "thread":
         prepare_gc_for_calls()  # as run_worker does (job processes do it in prewarm)
     server = AgentServer(
