@@ -103,7 +103,7 @@ class Call:
         self.info = info
         self.clock = clock
         self.started_at = clock()
-        self._transferer = transferer
+        self.transferer = transferer
         self._transfer_to = transfer_to
         self.collector = Collector(
             spec,
@@ -149,7 +149,7 @@ class Call:
         self.log.info("transfer.started", reason=reason)
         request = TransferRequest(to=destination, reason=reason, briefing=self.briefing())
         try:
-            outcome = await self._transferer.transfer(request)
+            outcome = await self.transferer.transfer(request)
         except Exception:
             self.log.exception("transfer.error", reason=reason)
             outcome = "failed"

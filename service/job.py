@@ -125,8 +125,7 @@ class _Job:
         info = _info(self.ctx, job.call_id, "outbound", job.from_, job.to, job.metadata)
         number = dialable(job.to, self.ports.settings.default_region)
         if isinstance(number, DialFailure):
-            transferer = self.ports.transferer(self.ctx, CALLEE_IDENTITY)  # never used
-            call = _call(self.ctx, self.ports, spec, info, CALLEE_IDENTITY, transferer)
+            call = _call(self.ctx, self.ports, spec, info, CALLEE_IDENTITY)
             _not_connected(call, number)
             return await record_end(self.ports.recorder, self.ports.spool, call)
         request = DialRequest(info.room, number, job.from_, CALLEE_IDENTITY)
@@ -136,8 +135,7 @@ class _Job:
         self, spec: FlowSpec, info: CallInfo, identity: str, *, dial: DialRequest | None
     ) -> Payload:
         ctx, ports = self.ctx, self.ports
-        transferer = ports.transferer(ctx, identity)
-        call = _call(ctx, ports, spec, info, identity, transferer)
+        call = _call(ctx, ports, spec, info, identity)
         voice = ports.settings.voice
         pipeline = ports.pipeline(call.collector)
         session = pipeline.session()
@@ -184,7 +182,8 @@ class _Job:
             await progress.stop()
             log.info("call.metrics", **metrics.summary())
         payload = await record_end(ports.recorder, ports.spool, call)
-        if transferer.keeps_room and payload.transfer and payload.transfer.outcome == "connected":
+        bridged = payload.transfer is not None and payload.transfer.outcome == "connected"
+        if bridged and call.transferer.keeps_room:
             self.bridged = True  # the agent is done; the caller and the human talk on
             how = await until_someone_leaves(ctx.room, already_left=caller_left)
             log.info("call.bridge_ended", how=how)
@@ -212,18 +211,11 @@ def _info(
     )
 
 
-def _call(
-    ctx: JobContext,
-    ports: JobPorts,
-    spec: FlowSpec,
-    info: CallInfo,
-    identity: str,
-    transferer: Transferer,
-) -> Call:
+def _call(ctx: JobContext, ports: JobPorts, spec: FlowSpec, info: CallInfo, identity: str) -> Call:
     call = Call(
         spec,
         info,
-        transferer=transferer,
+        transferer=ports.transferer(ctx, identity),
         region=ports.settings.default_region,
         transfer_to=ports.settings.transfer_to,
         clock=ports.clock,

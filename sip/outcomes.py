@@ -36,8 +36,9 @@ UNANSWERED: dict[DialOutcome, tuple[CallStatus, EndedReason]] = {
 }
 
 # livekit-api allows a dialing request its ringing timeout plus 2 s; ours adds one more second,
-# so that its own timeout normally fires first and ours only stops LiveKit Cloud's failover
-# from replaying a timed-out request (up to three times) while the caller waits.
+# so that its own timeout normally fires first and ours bounds the whole wait whatever client
+# is passed in (one with LiveKit Cloud's failover on would replay a timed-out request up to
+# three times; the worker's has it off, service.live.sip_api).
 REQUEST_MARGIN = 3.0
 
 

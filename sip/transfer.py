@@ -87,8 +87,7 @@ class ColdTransferer:
         )
         refer.ringing_timeout.FromNanoseconds(int(self._ringing_timeout * 1e9))
         try:
-            # livekit-api waits the ringing timeout + 2 s per attempt, and on LiveKit Cloud
-            # replays a timed-out request; the caller is on hold meanwhile, so bound it all.
+            # The caller is on hold meanwhile: bound the wait (see REQUEST_MARGIN).
             async with asyncio.timeout(self._ringing_timeout + REQUEST_MARGIN):
                 response = await self._api.sip.transfer_sip_participant(refer)
         except (api.ServerError, aiohttp.ClientError, TimeoutError, OSError) as exc:
