@@ -80,6 +80,9 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     root.setLevel(settings.log_level.upper())
     # httpx logs every request's full URL at INFO; endpoint URLs may carry tokens.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    # alembic announces each of its plugins at INFO whenever it is imported: noise before
+    # a command's own one-line error.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, root.level))
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
