@@ -100,6 +100,23 @@ class WorkerSettings(BaseModel):
         return self.max_calls or DEFAULT_MAX_CALLS[self.job_executor]
 
 
+class ApiSettings(BaseModel):
+    """``intake serve``: the HTTP API and the scheduler that runs inside it."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, le=100_000_000)  # JSON bodies
+    max_csv_bytes: int = Field(default=20_000_000, ge=1024, le=1_000_000_000)  # uploads
+    max_contacts: int = Field(default=100_000, ge=1, le=10_000_000)  # per campaign
+    calls_per_minute: int = Field(default=600, ge=1, le=1_000_000)  # per key, unless set on it
+    # The scheduler: how often it looks for due calls and results, and how fast one trunk
+    # may dial (carriers enforce 1 call per second unless agreed otherwise).
+    poll_interval: float = Field(default=0.5, gt=0, le=60)
+    trunk_calls_per_second: float = Field(default=1.0, gt=0, le=100)
+    # A dispatched call that no worker has started within this is given up and retried.
+    dispatch_timeout: float = Field(default=120.0, gt=0, le=3600)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore", frozen=True
@@ -123,6 +140,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     database: DatabaseSettings = DatabaseSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    api: ApiSettings = ApiSettings()
 
     @model_validator(mode="after")
     def _transfer_outlasts_its_ringing(self) -> Settings:

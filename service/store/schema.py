@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -73,6 +74,7 @@ calls = Table(
     Column("retryable", Boolean()),  # ... and whether dialing again can help
     # finished by the orphan sweeper from a snapshot: the real payload may still come
     Column("orphaned", Boolean(), nullable=False, server_default=false()),
+    Column("answered_at", UTCDateTime()),  # an outbound callee picked up (a person or machine)
     Index("ix_calls_state_heartbeat", "state", "heartbeat_at"),
 )
 
@@ -140,4 +142,114 @@ disabled_endpoints = Table(
     Column("url", String(2000), primary_key=True),
     Column("disabled_at", UTCDateTime(), nullable=False),
     Column("reason", String(500), nullable=False),
+)
+
+# --- Calls requested over HTTP (``intake serve``) and what schedules them ---------------
+# call_requests.status; "ended" once the call's payload is final (calls.payload holds it).
+QUEUED, DIALING, IN_PROGRESS, ENDED, CANCELLED, BLOCKED = (
+    "queued",
+    "dialing",
+    "in_progress",
+    "ended",
+    "cancelled",
+    "blocked",
+)
+UNSETTLED = (DIALING, IN_PROGRESS)  # dispatched: the scheduler decides what the result means
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),  # key_...
+    Column("name", String(200), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False, unique=True),  # sha256 hex of the key
+    Column("prefix", String(16), nullable=False),  # the key's first characters, to recognise it
+    Column("calls_per_minute", Integer()),  # None: the setting's default quota
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+)
+
+api_key_usage = Table(  # call creations per key and minute, for the quota
+    "api_key_usage",
+    metadata,
+    Column("key_id", String(64), ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True),
+    Column("minute", UTCDateTime(), primary_key=True),
+    Column("calls", Integer(), nullable=False),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", String(64), primary_key=True),  # cmp_...
+    Column("name", String(200), nullable=False),
+    Column("flow", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # running | paused | cancelled | done
+    Column("window", Text(), nullable=False),  # JSON of service.scheduler.rules.Window
+    Column("retry", Text(), nullable=False),  # JSON of service.scheduler.rules.RetryPolicy
+    Column("concurrency", Integer(), nullable=False),
+    Column("calls_per_second", Float(), nullable=False),
+    Column("next_dispatch_at", UTCDateTime()),  # pacing: the campaign's next free slot
+    Column("api_key_id", String(64)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+call_requests = Table(
+    "call_requests",
+    metadata,
+    Column("id", String(64), primary_key=True),  # call_...: the payload's call_id
+    Column("flow", String(200), nullable=False),
+    Column("to_number", String(64), nullable=False),  # E.164; as given when blocked invalid
+    Column("from_number", String(64)),
+    Column("timezone", String(64)),  # IANA name given with the request; None: the number's
+    Column("status", String(16), nullable=False),
+    Column("reason", String(500)),  # why blocked, cancelled or failed, in one line
+    Column("campaign_id", String(64), ForeignKey("campaigns.id", ondelete="CASCADE")),
+    Column("metadata", Text(), nullable=False),  # JSON object, copied into the payload
+    Column("simulate", Text()),  # JSON scenario for ``intake serve --simulate``
+    Column("not_before", UTCDateTime()),
+    Column("next_attempt_at", UTCDateTime()),  # while queued: when it is due
+    Column("attempts", Integer(), nullable=False, server_default="0"),  # dials made
+    Column("dispatched_at", UTCDateTime()),  # the attempt under way: when it was dispatched
+    Column("room", String(200)),  # ... and its LiveKit room
+    Column("api_key_id", String(64)),
+    Column("idempotency_key", String(200)),
+    Column("request_hash", String(64)),  # sha256 of the request body, for Idempotency-Key
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("api_key_id", "idempotency_key", name="uq_call_requests_idempotency"),
+    Index("ix_call_requests_due", "status", "next_attempt_at"),
+    Index("ix_call_requests_campaign", "campaign_id", "status"),
+    Index("ix_call_requests_to", "to_number", "status"),
+)
+
+call_attempts = Table(  # each dial of a requested call that has ended
+    "call_attempts",
+    metadata,
+    Column(
+        "call_id",
+        String(64),
+        ForeignKey("call_requests.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("attempt", Integer(), primary_key=True),  # 1, 2, ...
+    Column("at", UTCDateTime(), nullable=False),
+    Column("outcome", String(16), nullable=False),  # the payload status of that dial
+    Column("sip_status", Integer()),
+    Column("retryable", Boolean()),
+    Column("reason", String(500)),
+)
+
+do_not_call = Table(
+    "do_not_call",
+    metadata,
+    Column("number", String(64), primary_key=True),  # E.164
+    Column("added_at", UTCDateTime(), nullable=False),
+    Column("source", String(200), nullable=False),  # "api", or the call_id of the request
+)
+
+trunk_pacing = Table(  # one row per outbound trunk: when its next dial may go out
+    "trunk_pacing",
+    metadata,
+    Column("trunk", String(200), primary_key=True),
+    Column("next_dispatch_at", UTCDateTime(), nullable=False),
 )
