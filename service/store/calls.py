@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from flows.ids import ulid
 from flows.payload import Payload, timestamp
 from service.store.clock import Clock, utc_now
+from service.store.dnc import DoNotCallList
 from service.store.engine import create_engine, migrate, unavailable_as_store_error, upsert
 from service.store.errors import StoreUnavailableError, UnknownCallError
 from service.store.outbox import Outbox
@@ -47,6 +48,7 @@ class CallStore:
     ) -> None:
         self._engine, self._endpoints, self._clock = engine, list(endpoints), clock
         self.outbox = Outbox(engine, clock)
+        self.dnc = DoNotCallList(engine, clock)
 
     @classmethod
     def create(
@@ -231,6 +233,11 @@ class CallStore:
                 .values(status=SUPERSEDED, last_error="superseded by the call's real payload")
             )
             await self._queue(conn, payload.call_id, payload.flow, now)
+
+    async def do_not_call(self, number: str, *, call_id: str) -> None:
+        """The callee of ``call_id`` asked not to be called again: on the list at once, and
+        their queued calls cancelled."""
+        await self.dnc.add(number, source=call_id, cancel_queued=True)
 
     @unavailable_as_store_error
     async def sweep_orphans(self, *, stale_after: timedelta) -> list[str]:
