@@ -203,6 +203,7 @@ call_requests = Table(
     Column("timezone", String(64)),  # IANA name given with the request; None: the number's
     Column("status", String(16), nullable=False),
     Column("reason", String(500)),  # why blocked, cancelled or failed, in one line
+    Column("outcome", String(16)),  # once ended: the payload's status (campaign counts)
     Column("campaign_id", String(64), ForeignKey("campaigns.id", ondelete="CASCADE")),
     Column("metadata", Text(), nullable=False),  # JSON object, copied into the payload
     Column("simulate", Text()),  # JSON scenario for ``intake serve --simulate``

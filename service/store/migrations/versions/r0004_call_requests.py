@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.Column("timezone", sa.String(64)),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("reason", sa.String(500)),
+        sa.Column("outcome", sa.String(16)),
         sa.Column("campaign_id", sa.String(64), sa.ForeignKey("campaigns.id", ondelete="CASCADE")),
         sa.Column("metadata", sa.Text(), nullable=False),
         sa.Column("simulate", sa.Text()),
@@ -98,6 +99,7 @@ def upgrade() -> None:
         sa.Column("sip_status", sa.Integer()),
         sa.Column("retryable", sa.Boolean()),
         sa.Column("reason", sa.String(500)),
+        sa.Column("outcome", sa.String(16)),
     )
     op.create_table(
         "do_not_call",
