@@ -99,7 +99,6 @@ def upgrade() -> None:
         sa.Column("sip_status", sa.Integer()),
         sa.Column("retryable", sa.Boolean()),
         sa.Column("reason", sa.String(500)),
-        sa.Column("outcome", sa.String(16)),
     )
     op.create_table(
         "do_not_call",
