@@ -1,7 +1,8 @@
 """The root agent of a call: welcome, the compiled steps, then the ending that fits.
 
-Every way a call ends passes through ``_end``: goodbye, declined, no input, or a
-transfer (with the safety message first for an emergency) and its fallback.
+Every way a call ends passes through ``_end``: goodbye, declined (a "no" to the welcome
+question, or "don't call me again" at any point), no input, or a transfer (with the safety
+message first for an emergency) and its fallback.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ TIME_UP_GOODBYE = (
     "I'm sorry, we've reached the time limit for this call. Someone from our team will "
     "follow up with you. Goodbye."
 )
+NO_MORE_CALLS_GOODBYE = "Understood, we won't call you again. Goodbye."
 ERROR_GOODBYE = "I'm sorry, something went wrong on our side. Someone will call you back. Goodbye."
 
 
@@ -59,6 +61,10 @@ class IntakeAgent(Agent):
     async def _end(self, ending: CallEnding) -> None:
         call, reason = self.call, ending.reason
         if call.ended:
+            return
+        if call.do_not_call:
+            await self._say(NO_MORE_CALLS_GOODBYE)
+            call.finish("declined", status=call.do_not_call_status())
             return
         if call.out_of_time:
             await self._say(TIME_UP_GOODBYE)

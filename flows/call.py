@@ -29,6 +29,7 @@ from flows.payload import (
     template_summary,
     timestamp,
 )
+from flows.replies import WELCOME
 from flows.spec import ALL_TRANSFER_REASONS, FlowSpec, TransferReason
 from sip.keypad import entry_length
 from sip.outcomes import DialFailure
@@ -122,8 +123,14 @@ class Call:
         self.transfer: TransferReport | None = None
         self.dial_failure: DialFailure | None = None  # kept for the record: SIP status, retry
         self.payload: Payload | None = None
+        self.picked_up = False  # an outbound callee answered (a person or a machine)
+        self.do_not_call = False  # the callee asked not to be called again
+        self._welcome_answered = spec.welcome.question is None
+        self._declined_at_welcome = False
         self.on_finished: list[Callable[[Payload], None]] = []
         self.on_step_completed: list[Callable[[str], None]] = []
+        self.on_picked_up: list[Callable[[], None]] = []
+        self.on_do_not_call: list[Callable[[], None]] = []
         self.log = log.bind(call_id=info.call_id, flow=spec.id)
 
     # -- transfer ----------------------------------------------------------------------
@@ -204,14 +211,47 @@ class Call:
             self.active.end(CallEnding("collection_failed"))
 
     def step_completed(self, step_id: str) -> None:
+        if step_id == WELCOME:
+            self._welcome_answered = True
         self.log.info("step.completed", step=step_id)
         for listener in list(self.on_step_completed):
             listener(step_id)
 
+    def answered_by_callee(self) -> None:
+        """The outbound dial connected: someone (or a machine) picked up. Listeners hear it
+        once; whether the agent may speak is ``answered``, set separately."""
+        if self.picked_up or self.payload is not None:
+            return
+        self.picked_up = True
+        self.log.info("call.picked_up")
+        for listener in list(self.on_picked_up):
+            listener()
+
+    def request_no_more_calls(self) -> None:
+        """The callee said "don't call me again": recorded once, listeners told once (the
+        worker puts the number on the do-not-call list). The caller's ending follows."""
+        if self.do_not_call or self.payload is not None:
+            return
+        self.do_not_call = True
+        self._declined_at_welcome = not self._welcome_answered
+        self.log.info("call.do_not_call", at_welcome=self._declined_at_welcome)
+        for listener in list(self.on_do_not_call):
+            listener()
+
+    def do_not_call_status(self) -> CallStatus:
+        """A request not to be called at the welcome question declines the call; later, the
+        status is the usual one: completed if every required field was collected."""
+        if self._declined_at_welcome:
+            return "declined"
+        return "incomplete" if self.required_missing() else "completed"
+
     # -- the end -----------------------------------------------------------------------
 
     def hangup(self) -> Payload:
-        """The caller hung up: the call ends at once with what it has."""
+        """The caller hung up: the call ends at once with what it has (one who asked not to
+        be called again and hung up before the goodbye still declined)."""
+        if self.do_not_call:
+            return self.finish("declined", status=self.do_not_call_status())
         return self.finish("completed" if self.collection_done else "caller_hangup")
 
     def finish(self, reason: EndedReason, *, status: CallStatus | None = None) -> Payload:

@@ -93,3 +93,32 @@ def correction_target(text: str, candidates: Mapping[str, Iterable[str]]) -> str
             if needle.strip() and needle in said and (best is None or len(needle) > best[0]):
                 best = (len(needle), path)
     return best[1] if best else None
+
+
+# "Don't call me again" and its kin, anywhere in what was said. Each branch needs words that
+# only a request to stop calling has: a negated call *and* "again"/"anymore" (so "you can
+# call me again" and "don't call me 'sir'" are not requests), "stop calling" as two words
+# ("they stopped calling me back" is not), a list to be taken off, a number to remove.
+_TARGET = r"(?: me| us| this number| this line| this phone| here| my number| my phone| my cell)?"
+_NO_MORE_CALLS = re.compile(
+    r" (?:don't|dont|do not|never|please don't)(?: ever)?(?: want (?:you|anyone|anybody) to)?"
+    rf" (?:call|ring|phone|contact|bother){_TARGET}(?: back)? (?:again|anymore|any more|ever) "
+    r"| (?:don't|dont|do not) (?:ever )?call (?:me|us|this number)(?: please)? $"
+    rf"| (?:stop|quit|cease) (?:calling|ringing|phoning|contacting|bothering){_TARGET} "
+    r"| (?:take|get|remove|delete|drop|strike) (?:me|us|my number|my phone number|this number|"
+    r"my name|my details) (?:off|from) (?:of )?(?:your|the|this|all your|all of your|any)"
+    r"(?: calling| call| contact| phone| call back| marketing| mailing)? (?:list|lists|database) "
+    r"| (?:remove|delete|lose|forget) (?:my number|my phone number|this number)(?: please)? $"
+    r"| do not call (?:list|registry|register) "
+    r"| (?:don't|dont|do not) want (?:any more|anymore|any|more|these|your|further) "
+    r"(?:phone )?calls "
+    r"| (?:don't|dont|do not) want to be (?:called|contacted) (?:again|anymore|any more) "
+    r"| no more (?:phone )?calls "
+    r"| unsubscribe(?: me)? "
+    r"| opt (?:me )?out of (?:these |your |all |any )?(?:phone )?calls "
+)
+
+
+def wants_no_more_calls(text: str) -> bool:
+    """The callee asks not to be called again ("take me off your list", "stop calling me")."""
+    return bool(_NO_MORE_CALLS.search(normalize(text)))

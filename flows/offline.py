@@ -2,9 +2,10 @@
 
 It reads the caller's last words and calls the very same tools a cloud model would
 (``record_<field>``, ``answer_yes_no``, ``skip_question``, ``transfer_to_person``,
-``correct_earlier_answer``, ``report_emergency``), leaving validation to them. When it
-speaks, it says the question the collector has pending. ``simulate``, ``console`` and the
-tests run on it; in production it is the last entry of the LLM fallback chain.
+``no_more_calls``, ``correct_earlier_answer``, ``report_emergency``), leaving validation to
+them. When it speaks, it says the question the collector has pending. ``simulate``,
+``console`` and the tests run on it; in production it is the last entry of the LLM fallback
+chain.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from flows.answers import parse_value
 from flows.collector import Collector
 from flows.errors import AnswerError
 from flows.fields import ListField, tool_suffix
-from flows.intents import correction_target, emergency_phrase, wants_person, wants_skip
+from flows.intents import (
+    correction_target,
+    emergency_phrase,
+    wants_no_more_calls,
+    wants_person,
+    wants_skip,
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,8 @@ def _route(collector: Collector, words: str, tools: Collection[str]) -> Decision
     spec, pending = collector.spec, collector.pending
     if spec.emergency and emergency_phrase(words, spec.emergency.phrases):
         return Decision(tool="report_emergency")
+    if wants_no_more_calls(words):  # on every turn, the welcome question included
+        return Decision(tool="no_more_calls")
     if wants_person(words):
         return Decision(tool="transfer_to_person")
     if "correct_earlier_answer" in tools:

@@ -30,7 +30,13 @@ from flows.replies import WELCOME
 from flows.scenario import Keyed, Scenario, Silent, SimulatedCaller
 from flows.spec import FlowSpec
 from sip.keypad import KeypadCollector, attach_keypad
-from sip.outcomes import UNANSWERED
+from sip.outcomes import (
+    UNANSWERED,
+    WITHOUT_SIP_STATUS,
+    DialFailure,
+    DialOutcome,
+    dial_failure_for_sip_status,
+)
 from sip.transfer import ScriptedTransferer
 
 MAX_TURNS = 400
@@ -118,23 +124,64 @@ async def simulate(
     options: SimulationOptions | None = None,
     *,
     transcript: Transcript | None = None,
+    info: CallInfo | None = None,
 ) -> Payload:
-    """Run one call of ``spec`` against ``scenario``; returns its payload."""
+    """Run one call of ``spec`` against ``scenario``; returns its payload.
+
+    ``info`` names the call (its id, room, numbers, metadata) when it exists already, as a
+    call requested over HTTP does under ``intake serve --simulate``; else one is made up."""
+    call = simulated_call(spec, scenario, options, info=info)
+    return await play(call, scenario, transcript=transcript)
+
+
+def simulated_call(
+    spec: FlowSpec,
+    scenario: Scenario,
+    options: SimulationOptions | None = None,
+    *,
+    info: CallInfo | None = None,
+) -> Call:
+    """The call a scenario will play, not started yet: whoever records it attaches first."""
     options = options or SimulationOptions()
     behaviour = scenario.transfer
-    call = Call(
+    return Call(
         spec,
-        call_info(scenario),
+        info or call_info(scenario),
         transferer=ScriptedTransferer(outcome=behaviour.outcome if behaviour else "connected"),
         region=options.region,
         transfer_to=(behaviour.to if behaviour else None) or options.transfer_to,
         clock=options.clock,
     )
-    if scenario.direction == "outbound" and scenario.outcome != "answered":
-        if scenario.outcome == "voicemail" and spec.voicemail_message and transcript:
-            transcript("agent", spec.voicemail_message)
-        status, reason = UNANSWERED[scenario.outcome]
-        return call.finish(reason, status=status)
+
+
+# What a real dial of each outcome would have reported (sip/outcomes.py's table): the SIP
+# status and whether dialling again can help. A voicemail is a dial that connected.
+SIMULATED_DIAL_FAILURES: dict[DialOutcome, DialFailure] = {
+    "busy": dial_failure_for_sip_status(486),
+    "no_answer": DialFailure(
+        "no_answer",
+        WITHOUT_SIP_STATUS["ringing_timeout"].retryable,
+        None,
+        WITHOUT_SIP_STATUS["ringing_timeout"].reason,
+    ),
+    "failed": dial_failure_for_sip_status(503),
+}
+
+
+async def play(call: Call, scenario: Scenario, *, transcript: Transcript | None = None) -> Payload:
+    """Play ``scenario``'s callee on ``call`` until it ends; returns its payload. An outbound
+    call is dialled first: the callee picks up (or a machine does), or the dial fails as a
+    real one would, ``call.dial_failure`` included."""
+    spec = call.spec
+    if call.info.direction == "outbound":
+        if scenario.outcome in ("answered", "voicemail"):
+            call.answered_by_callee()
+        if scenario.outcome != "answered":
+            if scenario.outcome == "voicemail" and spec.voicemail_message and transcript:
+                transcript("agent", spec.voicemail_message)
+            call.dial_failure = SIMULATED_DIAL_FAILURES.get(scenario.outcome)
+            status, reason = UNANSWERED[scenario.outcome]
+            return call.finish(reason, status=status)
     return await run_call(call, ScenarioCaller(scenario), transcript=transcript)
 
 

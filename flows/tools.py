@@ -37,7 +37,11 @@ _FORMATS = {
 
 
 def welcome_tools(task: FlowTask[Any]) -> list[llm.Tool | llm.Toolset]:
-    tools: list[llm.Tool | llm.Toolset] = [_yes_no_tool(task), _person_tool(task)]
+    tools: list[llm.Tool | llm.Toolset] = [
+        _yes_no_tool(task),
+        _person_tool(task),
+        _no_more_calls_tool(task),
+    ]
     if task.call.spec.emergency is not None:
         tools.append(_emergency_tool(task))
     return tools
@@ -55,7 +59,13 @@ def step_tools(task: StepTask) -> list[llm.Tool | llm.Toolset]:
                 tools.append(_record_tool(task, f"{path}[].{sub.id}", name, sub, about))
         else:
             tools.append(_record_tool(task, path, f"record_{tool_suffix(field.id)}", field))
-    tools += [_yes_no_tool(task), _skip_tool(task), _person_tool(task), _correct_tool(task)]
+    tools += [
+        _yes_no_tool(task),
+        _skip_tool(task),
+        _person_tool(task),
+        _no_more_calls_tool(task),
+        _correct_tool(task),
+    ]
     if spec.emergency is not None:
         tools.append(_emergency_tool(task))
     return tools
@@ -147,6 +157,20 @@ def _person_tool(task: FlowTask[Any]) -> llm.Tool:
         "transfer_to_person",
         "The caller asks to speak with a person (a human, an agent, the front desk).",
         transfer_to_person,
+    )
+
+
+def _no_more_calls_tool(task: FlowTask[Any]) -> llm.Tool:
+    async def no_more_calls(raw_arguments: dict[str, object]) -> None:
+        task.call.request_no_more_calls()
+        task.end(CallEnding("declined"))
+        raise StopResponse()  # the root agent acknowledges and says goodbye
+
+    return _tool(
+        "no_more_calls",
+        'The caller asks not to be called again ("don\'t call me again", "take me off your '
+        'list", "remove my number"), at any point. Not for "call me back later".',
+        no_more_calls,
     )
 
 

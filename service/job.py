@@ -2,7 +2,9 @@
 
 Inbound: the caller's SIP participant names the dialed number, which picks the flow.
 Outbound: the job metadata names the callee and the flow; the session starts first,
-then the callee is dialed and, if a machine answers, a voicemail is left.
+then the callee is dialed (the store hears when they pick up) and, if a machine answers, a
+voicemail is left. A callee who asks not to be called again is put on the do-not-call list
+at once (``service.job_store.Progress``).
 Either way the call ends with exactly one payload: spooled, then stored
 (``service.job_store``).
 """
@@ -237,6 +239,7 @@ async def _dial(
     if not amd or pipeline.cloud_llm is None:
         failure = await dialer.dial(request)
         if failure is None:
+            call.answered_by_callee()
             call.answered.set()
         else:
             _not_connected(call, failure)
@@ -247,6 +250,7 @@ async def _dial(
         if failure is not None:
             _not_connected(call, failure)
             return
+        call.answered_by_callee()  # a person or a machine: the store hears it either way
         verdict = await detector.execute()
     if verdict.is_machine:
         if call.spec.voicemail_message:

@@ -1,9 +1,10 @@
 """What a call job leaves behind: its progress while it runs, its payload at the end.
 
-A database outage never stops a call. Progress writes that fail are logged and the
-conversation goes on. The final payload is first written to the local spool (fsynced),
-then stored; the spool entry is removed once the store has it. If the store is down the
-entry stays, and the worker's main process or ``intake deliver`` imports it later.
+A database outage never stops a call. Progress writes (the call's start, its answer, each
+step, a request not to be called again) that fail are logged and the conversation goes on.
+The final payload is first written to the local spool (fsynced), then stored; the spool
+entry is removed once the store has it. If the store is down the entry stays, and the
+worker's main process or ``intake deliver`` imports it later.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ SPOOLED_STORE_ATTEMPTS = 2
 UNSPOOLED_STORE_ATTEMPTS = 3
 STORE_ATTEMPT_TIMEOUT = 10.0  # seconds for one attempt, e.g. a PostgreSQL that is unreachable
 PROGRESS_DRAIN_TIMEOUT = 5.0  # seconds the last progress writes get once the call has ended
+# "Don't call me again" is retried (it is not in the payload): 1 s, then 2 s between tries.
+DO_NOT_CALL_ATTEMPTS = 3
 
 
 class CallRecorder(Protocol):
@@ -37,6 +40,8 @@ class CallRecorder(Protocol):
     async def call_started(self, snapshot: Payload, *, worker_id: str) -> None: ...
     async def step_completed(self, call_id: str, step_id: str, snapshot: Payload) -> None: ...
     async def heartbeat(self, call_id: str) -> None: ...
+    async def call_answered(self, call_id: str) -> None: ...
+    async def do_not_call(self, number: str, *, call_id: str) -> None: ...
     async def call_finished(
         self, payload: Payload, *, sip_status: int | None = None, retryable: bool | None = None
     ) -> None: ...
@@ -52,31 +57,87 @@ class PayloadSpool(Protocol):
 
 class Progress:
     """Each step's result stored as it completes, and a heartbeat while the call lives, so
-    that a worker dying mid-call still leaves a payload for the orphan sweeper.
+    that a worker dying mid-call still leaves a payload for the orphan sweeper; the moment an
+    outbound callee picks up; and a callee's request not to be called again, at once (the
+    number goes on the do-not-call list and its queued calls are cancelled).
 
     Nothing here holds the call up: ``call_started`` runs in the background (the greeting
-    does not wait for the database) and each step's write follows it."""
+    does not wait for the database) and the writes about the call's row follow it."""
 
-    def __init__(self, recorder: CallRecorder, call: Call, interval: float) -> None:
+    def __init__(
+        self, recorder: CallRecorder, call: Call, interval: float, *, worker_id: str = WORKER_ID
+    ) -> None:
         self._recorder, self._call, self._interval = recorder, call, interval
+        self._worker_id = worker_id
         self._writes: set[asyncio.Task[None]] = set()
         self._started: asyncio.Task[None] | None = None
         self._beating: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        started = self._recorder.call_started(self._call.snapshot(), worker_id=WORKER_ID)
+        call = self._call
+        started = self._recorder.call_started(call.snapshot(), worker_id=self._worker_id)
         self._started = self._track(_store("call_started", started))
-        self._call.on_step_completed.append(self._step_completed)
+        call.on_step_completed.append(self._step_completed)
+        call.on_picked_up.append(self._picked_up)
+        call.on_do_not_call.append(self._do_not_call)
+        if call.picked_up:
+            self._picked_up()
+        if call.do_not_call:
+            self._do_not_call()
         self._beating = asyncio.create_task(self._beat(), name="call-heartbeat")
 
     def _step_completed(self, step_id: str) -> None:
         self._track(self._write_step(step_id, self._call.snapshot()))
 
-    async def _write_step(self, step_id: str, snapshot: Payload) -> None:
+    async def _after_start(self) -> None:
         if self._started is not None:
             await asyncio.shield(self._started)  # the call's row comes first
+
+    async def _write_step(self, step_id: str, snapshot: Payload) -> None:
+        await self._after_start()
         call_id = self._call.info.call_id
         await _store("step_completed", self._recorder.step_completed(call_id, step_id, snapshot))
+
+    def _picked_up(self) -> None:
+        self._track(self._write_answered())
+
+    async def _write_answered(self) -> None:
+        await self._after_start()
+        await _store("call_answered", self._recorder.call_answered(self._call.info.call_id))
+
+    def _do_not_call(self) -> None:
+        number = self._call.info.call_number
+        if number is None:  # an inbound caller who withheld their number
+            log.warning("do_not_call.no_number", call_id=self._call.info.call_id)
+            return
+        self._track(self._write_do_not_call(number))
+
+    async def _write_do_not_call(self, number: str) -> None:
+        """Not after ``call_started``: the list does not need the call's row. Retried, since
+        nothing else carries the request; a failure names the call (whose payload has the
+        number), never the number."""
+        call_id = self._call.info.call_id
+        try:
+            for attempt in range(1, DO_NOT_CALL_ATTEMPTS + 1):
+                try:
+                    write = self._recorder.do_not_call(number, call_id=call_id)
+                    await asyncio.wait_for(write, STORE_ATTEMPT_TIMEOUT)
+                except Exception as exc:
+                    log.error(
+                        "store.write_failed",
+                        write="do_not_call",
+                        attempt=attempt,
+                        error=type(exc).__name__,
+                    )
+                    if attempt < DO_NOT_CALL_ATTEMPTS:
+                        await asyncio.sleep(attempt)
+                    continue
+                log.info("do_not_call.stored", call_id=call_id)
+                return
+        except asyncio.CancelledError:
+            log.error("do_not_call.not_stored", call_id=call_id)
+            raise
+        log.error("do_not_call.not_stored", call_id=call_id)
 
     def _track(self, write: Awaitable[None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(write)

@@ -70,14 +70,22 @@ class Deliverer:
         *,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
+        signing_clock: Clock = utc_now,
+        clock_speed: float = 1.0,
     ) -> None:
+        """``clock`` is the store's time: attempts and the retry schedule are on it.
+        ``signing_clock`` is real time, always, in production: receivers check
+        ``webhook-timestamp`` against theirs. ``clock_speed`` is how many seconds ``clock``
+        moves per real second (``intake serve --simulate --speed``): real durations (the
+        claim's lease, a receiver's Retry-After) are stretched by it on ``clock``."""
         self._outbox, self._client, self._settings = outbox, client, settings
         self._recorder = GroupRecorder(outbox)
         self._clock, self._rng = clock, rng or random.Random()
+        self._signing_clock, self._clock_speed = signing_clock, clock_speed
         self._signers = {endpoint.url: Signer(endpoint.secrets) for endpoint in settings.endpoints}
         # An attempt ends within attempt_timeout; the claim lapses well after that, so a
         # delivery is re-sent only if its process died.
-        self._lease = timedelta(seconds=2 * settings.attempt_timeout)
+        self._lease = timedelta(seconds=2 * settings.attempt_timeout * clock_speed)
 
     async def run_once(self) -> int:
         """Deliver everything due, retries that fall due meanwhile included; the count."""
@@ -156,7 +164,8 @@ class Deliverer:
     ) -> tuple[Attempt, timedelta | None]:
         """One signed POST, bounded as a whole by the attempt timeout. Never raises."""
         moment, started = self._clock(), time.perf_counter()
-        headers = signer.headers(delivery.webhook_id, moment, delivery.body)
+        real_moment = self._signing_clock()
+        headers = signer.headers(delivery.webhook_id, real_moment, delivery.body)
         status_code: int | None = None
         error: str | None = None
         retry_after: timedelta | None = None
@@ -166,7 +175,10 @@ class Deliverer:
                     delivery.endpoint_url, content=delivery.body.encode(), headers=headers
                 )
             status_code = response.status_code
-            retry_after = parse_retry_after(response.headers.get("retry-after"), moment)
+            # an HTTP date in Retry-After is the receiver's real time
+            retry_after = parse_retry_after(response.headers.get("retry-after"), real_moment)
+            if retry_after is not None:
+                retry_after *= self._clock_speed
         except TimeoutError:
             error = "timeout"
         except httpx.HTTPError as exc:

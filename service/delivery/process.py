@@ -1,5 +1,6 @@
-"""``intake deliver`` (the deliverer and the orphan sweeper, until SIGTERM or SIGINT), and
-the single attempts that ``simulate --deliver`` and ``deliveries replay`` make at once."""
+"""``intake deliver`` (the deliverer and the orphan sweeper, until SIGTERM or SIGINT), the
+deliverer inside another process's loop (``intake serve --simulate``), and the single
+attempts that ``simulate --deliver`` and ``deliveries replay`` make at once."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import httpx
 import structlog
 
 from service.delivery.dispatcher import Deliverer, Report, pause
-from service.store import CallStore, StoreError
+from service.settings import Settings
+from service.store import CallStore, Clock, StoreError, utc_now
 from service.store.spool import Spool, import_spool
 from service.store_settings import WebhookSettings
 
@@ -77,6 +79,31 @@ async def serve(
     finally:
         await store.close()
     log.info("deliverer.stopped")
+
+
+async def run_deliveries(
+    settings: Settings,
+    store: CallStore,
+    stop: asyncio.Event,
+    *,
+    clock: Clock = utc_now,
+    clock_speed: float = 1.0,
+) -> None:
+    """Deliver the store's webhooks in the running loop until ``stop`` is set; attempts in
+    flight then finish. For ``intake serve --simulate``, which is the whole demo in one
+    process: ``store`` is the serving process's own (opened and migrated by it, on
+    ``clock``, the simulated clock running ``clock_speed`` times real time). Retries follow
+    ``clock``; signatures (``webhook-timestamp``) stay on real time so receivers verify them.
+
+    No orphan sweep and no spool import: the simulated calls run in this process, write no
+    spool, and their heartbeats are real seconds apart, which a fast clock would take for
+    silence. ``intake deliver`` next to a real worker does both."""
+    webhooks = settings.webhooks
+    async with http_client(webhooks) as client:
+        deliverer = Deliverer(store.outbox, client, webhooks, clock=clock, clock_speed=clock_speed)
+        log.info("deliverer.started", endpoints=len(webhooks.endpoints), in_process=True)
+        await deliverer.run_forever(webhooks.poll_interval, stop=stop)
+    log.info("deliverer.stopped", in_process=True)
 
 
 async def serve_until_signalled(database_url: str, webhooks: WebhookSettings, spool: Spool) -> None:

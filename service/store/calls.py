@@ -172,6 +172,22 @@ class CallStore:
             )
 
     @unavailable_as_store_error
+    async def call_answered(self, call_id: str) -> None:
+        """The outbound callee picked up (a person or a machine): ``answered_at``, set once
+        and only while the call is live. Counts as a heartbeat."""
+        now = self._clock()
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(calls)
+                .where(
+                    calls.c.call_id == call_id,
+                    calls.c.state == LIVE,
+                    calls.c.answered_at.is_(None),
+                )
+                .values(answered_at=now, heartbeat_at=now)
+            )
+
+    @unavailable_as_store_error
     async def heartbeat(self, call_id: str) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(

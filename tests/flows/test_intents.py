@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.intents import correction_target, emergency_phrase, wants_person, wants_skip
+from flows.intents import (
+    correction_target,
+    emergency_phrase,
+    wants_no_more_calls,
+    wants_person,
+    wants_skip,
+)
 
 PHRASES = ["chest pain", "can't breathe", "suicidal", "kill myself"]
 
@@ -90,3 +96,85 @@ def test_intents_never_raise(text: str) -> None:
     wants_skip(text)
     emergency_phrase(text, PHRASES)
     correction_target(text, NAMES)
+
+
+ASKS_NOT_TO_BE_CALLED = [
+    "don't call me again",
+    "Do not call me again.",
+    "Don\u2019t call me again",
+    "don't ever call me again",
+    "never call this number again",
+    "never ever call me again",
+    "please don't contact me again",
+    "don't call this number anymore",
+    "don't call again",
+    "please don't call me",
+    "I don't want you to call me again",
+    "I don't want to be called again",
+    "Stop calling me!",
+    "please stop calling",
+    "can you stop calling me",
+    "quit calling me",
+    "stop calling this number",
+    "stop calling me, I'm not interested",
+    "jane doe, and stop calling me",
+    "take me off your list",
+    "Take me off your calling list please",
+    "get me off your list",
+    "remove me from your list",
+    "remove my number",
+    "Remove my number from your list",
+    "delete my number",
+    "lose my number",
+    "put me on your do-not-call list",
+    "I'm on the do not call registry",
+    "I don't want any more calls",
+    "no more calls please",
+    "unsubscribe",
+    "opt me out of these calls",
+]
+
+DOES_NOT_ASK = [
+    "you can call me again tomorrow",
+    "don't call me 'sir'",
+    "call me back later",
+    "stop, let me think",
+    "call me again next week",
+    "please call me again if anything changes",
+    "why don't you call me again tomorrow",
+    "if I don't answer, call me again later",
+    "I don't mind if you call me again",
+    "don't call me before noon",
+    "please don't call me at work",
+    "don't call me back, I'll call you",
+    "don't call my husband, call me",
+    "my name is Jane, don't call me Janet",
+    "they stopped calling me back",
+    "the technician kept calling me",
+    "I called again yesterday",
+    "take me off the waiting list",
+    "change my number",
+    "remove the last one",
+    "my number is 415 555 0123",
+    "I don't want to do the survey",
+    "not now",
+    "stop",
+    "stop right there",
+    "never mind",
+    "no thanks",
+    "yes",
+    "no",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(text, True) for text in ASKS_NOT_TO_BE_CALLED] + [(text, False) for text in DOES_NOT_ASK],
+)
+def test_wants_no_more_calls(text: str, expected: bool) -> None:
+    assert wants_no_more_calls(text) is expected
+
+
+@given(st.text(max_size=200))
+def test_wants_no_more_calls_never_raises(text: str) -> None:
+    assert wants_no_more_calls(text) in (True, False)

@@ -20,6 +20,7 @@ STEP_TOOLS = {
     "answer_yes_no",
     "skip_question",
     "transfer_to_person",
+    "no_more_calls",
     "correct_earlier_answer",
     "report_emergency",
 }
@@ -62,6 +63,33 @@ def test_intents_come_first(intake: FlowSpec, ctx: AnswerContext) -> None:
     assert decide(c, "I gave you the wrong name", STEP_TOOLS) == Decision(
         tool="correct_earlier_answer", arguments={"field": "patient.full_name"}
     )
+
+
+def test_a_request_not_to_be_called_again_is_heard_at_every_kind_of_question(
+    intake: FlowSpec, feedback: FlowSpec, ctx: AnswerContext
+) -> None:
+    welcome = Collector(feedback, ctx)
+    welcome.begin_welcome()
+    readback = collector_at(intake, ctx, "patient")
+    readback.answer("jane doe")
+    readback.answer("march fifth nineteen eighty")  # now its read-back is pending
+    offer = collector_at(intake, ctx, "contact")
+    more = collector_at(intake, ctx, "medications")
+    item = collector_at(intake, ctx, "medications")
+    item.answer("yes")
+    tools = STEP_TOOLS | {"record_customer_full_name"}
+    for collector, kind in [
+        (welcome, "welcome"),
+        (readback, "confirm"),
+        (offer, "offer"),
+        (more, "more"),
+        (item, "item"),
+    ]:
+        assert collector.pending is not None and collector.pending.kind == kind
+        decision = decide(collector, "please take me off your calling list", tools)
+        assert decision == Decision(tool="no_more_calls"), kind
+    named = collector_at(intake, ctx, "patient")
+    assert decide(named, "call me back later", STEP_TOOLS).tool == "record_full_name"
 
 
 def test_skip_unless_it_is_an_option(catalog: object, ctx: AnswerContext) -> None:

@@ -18,7 +18,7 @@ from livekit.agents import llm
 from livekit.agents.llm import StopResponse
 from livekit.agents.testing import fake_job_context
 
-from flows.agent import IntakeAgent
+from flows.agent import NO_MORE_CALLS_GOODBYE, IntakeAgent
 from flows.call import Call, CallEnding, CallInfo
 from flows.offline import OfflineLLM
 from flows.simulator import text_session
@@ -224,3 +224,79 @@ async def test_endings_cannot_be_interrupted(survey: LiveCall) -> None:
     goodbye = handles[-1]
     assert not goodbye.allow_interruptions
     assert all(h.allow_interruptions for h in handles[:-1])  # questions can be cut short
+
+
+async def no_more_calls(live: LiveCall, words: str) -> None:
+    """The callee says it; the no_more_calls tool (nothing else) records the request."""
+    with contextlib.suppress(CallEnding):  # the turn that ends the call surfaces it
+        await live.say(words)
+    await live.ended()
+    assert live.call.do_not_call
+
+
+async def test_dont_call_me_again_at_the_welcome_question_declines(feedback: FlowSpec) -> None:
+    call = make_call(feedback)
+    heard: list[str] = []
+    call.on_do_not_call.append(lambda: heard.append(call.info.call_id))
+    async for live in start(call):
+        await live.asked("welcome")
+        await no_more_calls(live, "no, and don't call me again")
+        payload = live.call.payload
+        assert payload is not None
+        assert (payload.status, payload.ended_reason) == ("declined", "declined")
+        assert agent_lines(live)[-1] == NO_MORE_CALLS_GOODBYE
+        assert heard == ["call_TEST"] and live.call.do_not_call
+        live.call.request_no_more_calls()  # said again, or by the model twice: told once
+        assert heard == ["call_TEST"]
+
+
+async def test_dont_call_me_again_mid_flow_keeps_the_answers(intake: FlowSpec) -> None:
+    call = make_call(intake, transfer_to="+14155550999")
+    heard: list[bool] = []
+    call.on_do_not_call.append(lambda: heard.append(True))
+    async for live in start(call):
+        await live.asked("patient.full_name")
+        await live.say("jane doe")
+        await live.asked("patient.date_of_birth")
+        await live.say("march fifth nineteen eighty")
+        await live.asked("patient.date_of_birth")  # its read-back
+        await no_more_calls(live, "actually, remove my number from your list")
+        payload = live.call.payload
+        assert payload is not None and payload.transfer is None  # no transfer is tried
+        assert (payload.status, payload.ended_reason) == ("incomplete", "declined")
+        assert payload.results["patient"]["full_name"] == "Jane Doe"
+        assert heard == [True]
+
+
+async def test_dont_call_me_again_after_every_required_answer_is_completed(
+    feedback: FlowSpec,
+) -> None:
+    async for live in start(make_call(feedback)):
+        for path, words in [
+            ("welcome", "sure"),
+            ("customer_identification.customer_full_name", "john doe"),
+            ("customer_identification.service_order_number", "334"),
+            ("service_type.service_type", "plumbing"),
+            ("satisfaction.rating", "five"),
+            ("recommendation.nps", "ten"),
+            ("resolution.issue_resolved", "yes"),
+        ]:
+            await live.asked(path)
+            await live.say(words)
+        await live.asked("comments.comments")  # optional
+        await no_more_calls(live, "stop calling me")
+        payload = live.call.payload
+        assert payload is not None
+        assert (payload.status, payload.ended_reason) == ("completed", "declined")
+
+
+async def test_a_callee_who_asks_and_hangs_up_before_the_goodbye_still_declined(
+    feedback: FlowSpec,
+) -> None:
+    async for live in start(make_call(feedback)):
+        await live.asked("welcome")
+        await live.say("yes")
+        await live.asked("customer_identification.customer_full_name")
+        live.call.request_no_more_calls()  # the model's tool ran; the goodbye is not said yet
+        payload = live.call.hangup()
+        assert (payload.status, payload.ended_reason) == ("incomplete", "declined")

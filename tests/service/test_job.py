@@ -25,6 +25,8 @@ from fakes.twirp import TwirpError
 from livekit import api, rtc
 from livekit.agents import AgentSession, JobContext
 from livekit.agents.testing import fake_job_context
+from queued_calls import queue_call, statuses
+from sqlalchemy import select
 
 from flows.agent import IntakeAgent
 from flows.call import CallEnding
@@ -34,6 +36,7 @@ from service.job import JobPorts, run_call_job
 from service.pipeline import offline_pipeline
 from service.settings import Settings
 from service.store import CallStore
+from service.store.schema import CANCELLED, QUEUED, calls
 from service.store.spool import SpoolEntry
 from service.store_settings import EndpointSettings
 from sip.dialing import Dialer, LiveKitDialer
@@ -50,10 +53,14 @@ class Recorded:
 
     started: list[str] = field(default_factory=list)
     steps: list[tuple[str, str]] = field(default_factory=list)
+    answered: list[str] = field(default_factory=list)
+    listed: list[tuple[str, str]] = field(default_factory=list)  # do-not-call: (number, call_id)
     finished: list[tuple[Payload, int | None, bool | None]] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)  # the writes, in the order they came
 
     async def call_started(self, snapshot: Payload, *, worker_id: str) -> None:
         self.started.append(snapshot.call_id)
+        self.order.append("call_started")
 
     async def step_completed(self, call_id: str, step_id: str, snapshot: Payload) -> None:
         self.steps.append((call_id, step_id))
@@ -61,10 +68,19 @@ class Recorded:
     async def heartbeat(self, call_id: str) -> None:
         pass
 
+    async def call_answered(self, call_id: str) -> None:
+        self.answered.append(call_id)
+        self.order.append("call_answered")
+
+    async def do_not_call(self, number: str, *, call_id: str) -> None:
+        self.listed.append((number, call_id))
+        self.order.append("do_not_call")
+
     async def call_finished(
         self, payload: Payload, *, sip_status: int | None = None, retryable: bool | None = None
     ) -> None:
         self.finished.append((payload, sip_status, retryable))
+        self.order.append("call_finished")
 
 
 @dataclass
@@ -454,6 +470,138 @@ async def test_a_failed_dial_is_recorded_with_its_sip_status(
     assert [(p.status, sip, retry) for p, sip, retry in harness.recorder.finished] == [
         ("busy", 486, True)
     ]
+    assert harness.recorder.answered == []  # nobody picked up
+
+
+async def test_an_answered_outbound_call_is_recorded_as_answered_after_its_start(
+    livekit: FakeLiveKitServer, dialer: Callable[[JobContext], Dialer]
+) -> None:
+    harness = Harness(rtc.Room())
+    async with running_job(harness, harness.ports(settings(), dialer), outbound()) as task:
+        live = await asyncio.wait_for(harness.live, 5)
+        await live.asked("welcome")
+        live.call.hangup()
+        await result(task)
+    recorder = harness.recorder
+    assert recorder.answered == ["call_01TESTOUTBOUND"]
+    assert recorder.order == ["call_started", "call_answered", "call_finished"]
+
+
+async def test_an_inbound_call_has_no_answer_to_record() -> None:
+    harness = Harness(rtc.Room())
+    async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
+        live = await harness.caller_joins()
+        await live.asked("patient.full_name")
+        live.call.hangup()
+        await result(task)
+    assert harness.recorder.started and harness.recorder.answered == []
+
+
+async def test_an_outbound_callee_who_asks_not_to_be_called_is_listed_at_once(
+    livekit: FakeLiveKitServer, dialer: Callable[[JobContext], Dialer]
+) -> None:
+    harness = Harness(rtc.Room())
+    async with running_job(harness, harness.ports(settings(), dialer), outbound()) as task:
+        live = await asyncio.wait_for(harness.live, 5)
+        await live.asked("welcome")
+        with contextlib.suppress(CallEnding):
+            await live.say("stop calling me")
+        await live.ended()
+        for _ in range(100):  # written in the background, before the job ends
+            if harness.recorder.listed:
+                break
+            await asyncio.sleep(0.01)
+        assert harness.recorder.listed == [(CALLEE, "call_01TESTOUTBOUND")]
+        assert "call_finished" not in harness.recorder.order
+        payload = await result(task)
+    assert payload is not None
+    assert (payload.status, payload.ended_reason) == ("declined", "declined")
+
+
+async def test_an_inbound_caller_who_asks_is_listed_by_their_own_number() -> None:
+    harness = Harness(rtc.Room())
+    async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
+        harness.room.emit(
+            "participant_connected",
+            sip_participant(
+                **{"sip.phoneNumber": "+14155550188", "sip.trunkPhoneNumber": "+18005550100"}
+            ),
+        )
+        live = await asyncio.wait_for(harness.live, 5)
+        await live.asked("patient.full_name")
+        await live.say("jane doe")
+        await live.asked("patient.date_of_birth")
+        with contextlib.suppress(CallEnding):
+            await live.say("and don't ever call me again")
+        payload = await result(task)
+    assert payload is not None
+    assert (payload.status, payload.ended_reason) == ("incomplete", "declined")
+    assert harness.recorder.listed == [("+14155550188", live.call.info.call_id)]
+
+
+@dataclass
+class ListingFailsTwice(Recorded):
+    """A store that is down for the first two do-not-call writes."""
+
+    failures: int = 2
+
+    async def do_not_call(self, number: str, *, call_id: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionRefusedError
+        await super().do_not_call(number, call_id=call_id)
+
+
+async def test_a_do_not_call_write_is_retried_and_never_stops_the_call(
+    livekit: FakeLiveKitServer, dialer: Callable[[JobContext], Dialer]
+) -> None:
+    harness = Harness(rtc.Room(), recorder=ListingFailsTwice())
+    with structlog.testing.capture_logs() as logs:
+        async with running_job(harness, harness.ports(settings(), dialer), outbound()) as task:
+            live = await asyncio.wait_for(harness.live, 5)
+            await live.asked("welcome")
+            with contextlib.suppress(CallEnding):
+                await live.say("take me off your list")
+            payload = await asyncio.wait_for(asyncio.shield(task), 15)
+    assert payload is not None and payload.ended_reason == "declined"
+    assert harness.recorder.listed == [(CALLEE, "call_01TESTOUTBOUND")]  # the third try
+    failed = [e for e in logs if e["event"] == "store.write_failed"]
+    assert [(e["write"], e["attempt"]) for e in failed] == [("do_not_call", 1), ("do_not_call", 2)]
+    assert CALLEE not in repr(logs)  # the number is caller data: never logged
+
+
+async def test_answers_and_requests_not_to_call_reach_the_store(
+    store_url: str, livekit: FakeLiveKitServer, dialer: Callable[[JobContext], Dialer]
+) -> None:
+    """The real store, on both databases: answered_at is set while the call is live, the
+    number goes on the list and the callee's other queued calls are cancelled."""
+    async with await CallStore.open(store_url) as store:
+        await queue_call(store, "call_queued_same", QUEUED, to=CALLEE)
+        await queue_call(store, "call_queued_other", QUEUED, to="+14155550199")
+        harness = Harness(rtc.Room(), recorder=store)
+        async with running_job(harness, harness.ports(settings(), dialer), outbound()) as task:
+            live = await asyncio.wait_for(harness.live, 5)
+            await live.asked("welcome")
+            await live.say("sure")
+            await live.asked("customer_identification.customer_full_name")
+            async with store._engine.connect() as conn:
+                row = (
+                    await conn.execute(
+                        select(calls.c.state, calls.c.answered_at).where(
+                            calls.c.call_id == "call_01TESTOUTBOUND"
+                        )
+                    )
+                ).one()
+            assert row.state == "live" and row.answered_at is not None
+            with contextlib.suppress(CallEnding):
+                await live.say("please remove my number from your list")
+            payload = await result(task)
+        assert payload is not None and payload.ended_reason == "declined"
+        assert await store.dnc.contains(CALLEE)
+        assert await statuses(store) == {
+            "call_queued_same": CANCELLED,
+            "call_queued_other": QUEUED,
+        }
 
 
 async def test_key_presses_keep_the_silence_timer_from_firing() -> None:

@@ -220,6 +220,12 @@ class SlowToStart:
     async def heartbeat(self, call_id: str) -> None:
         pass
 
+    async def call_answered(self, call_id: str) -> None:
+        pass
+
+    async def do_not_call(self, number: str, *, call_id: str) -> None:
+        pass
+
     async def call_finished(
         self, payload: Payload, *, sip_status: int | None = None, retryable: bool | None = None
     ) -> None:

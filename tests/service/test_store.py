@@ -82,6 +82,34 @@ async def test_a_call_from_start_to_payload(store_url: str, make_payload: MakePa
         assert await count(engine, deliveries, deliveries.c.call_id == final.call_id) == 1
 
 
+async def answered_at(store: CallStore, call_id: str) -> object:
+    async with store._engine.connect() as conn:
+        return await conn.scalar(select(calls.c.answered_at).where(calls.c.call_id == call_id))
+
+
+async def test_an_answer_is_recorded_once_and_only_while_the_call_is_live(
+    store_url: str, make_payload: MakePayload, clock: FakeClock
+) -> None:
+    async with await CallStore.open(store_url, clock=clock) as store:
+        snapshot = make_payload(direction="outbound")
+        await store.call_started(snapshot, worker_id="worker-1")
+        assert await answered_at(store, snapshot.call_id) is None  # ringing
+        clock.advance(7)
+        picked_up = clock()
+        await store.call_answered(snapshot.call_id)
+        assert await answered_at(store, snapshot.call_id) == picked_up  # aware UTC, both DBs
+        clock.advance(5)
+        await store.call_answered(snapshot.call_id)  # a second report keeps the first time
+        assert await answered_at(store, snapshot.call_id) == picked_up
+
+        late = make_payload(direction="outbound")  # finished before its answer was written
+        await store.call_started(late, worker_id="worker-1")
+        await store.call_finished(late)
+        await store.call_answered(late.call_id)
+        await store.call_answered("call_unknown")  # nothing to update: not an error
+        assert await answered_at(store, late.call_id) is None
+
+
 async def test_outbox_rows_follow_the_endpoints_flow_filters(
     store_url: str, make_payload: MakePayload
 ) -> None:
