@@ -141,3 +141,22 @@ class RecordingDispatcher:
 
     async def withdraw(self, job: Dispatch) -> None:
         self.withdrawn.append(job)
+
+
+def most_in_any_window(instants: list[datetime], length: timedelta) -> int:
+    """The most instants any half-open window [t, t + length) holds (the maximum is reached
+    by a window starting at one of them)."""
+    ordered = sorted(instants)
+    most, j = 0, 0
+    for i, start in enumerate(ordered):
+        while j < len(ordered) and ordered[j] < start + length:
+            j += 1
+        most = max(most, j - i)
+    return most
+
+
+def within_rate(instants: list[datetime], calls_per_second: float) -> bool:
+    """No half-open second holds more than the rate; below 1/s, one per 1/rate seconds."""
+    if calls_per_second >= 1:
+        return most_in_any_window(instants, timedelta(seconds=1)) <= calls_per_second
+    return most_in_any_window(instants, timedelta(seconds=1 / calls_per_second)) <= 1

@@ -1,12 +1,12 @@
 """The scheduler of ``intake serve``: due calls out to the dispatcher, results settled.
 
-Each pass claims (the checks at dial time and at most one dial per free pacing slot) and
-hands the claimed dials to the ``Dispatcher``; every ``poll_interval`` it also settles what
-the workers reported, gives up dials no worker took (withdrawing them), finalises calls
-whose worker died (the orphan sweep) and marks finished campaigns done. While calls wait
-for a pacing slot the next pass comes when the slot frees, so a trunk dials at its rate
-whatever the poll interval. The store being down is logged and the next pass tries again;
-no log line holds caller data.
+Each pass claims (the checks at dial time, and the pacing slots of the next moments) and
+hands each claimed dial to the ``Dispatcher`` at its slot; every ``poll_interval`` it also
+settles what the workers reported, gives up dials no worker took (withdrawing them),
+finalises calls whose worker died (the orphan sweep) and marks finished campaigns done.
+While calls wait for pacing, the next pass comes as the next slots come near, so a trunk
+dials at its rate whatever the poll interval. The store being down is logged and the
+next pass tries again; no log line holds caller data.
 """
 
 from __future__ import annotations
@@ -30,11 +30,16 @@ from service.store.errors import StoreError
 from service.store.requested import UnconnectedPayload
 from service.store.scheduling import ClaimResult, SchedulingStore
 from service.store.settling import SettlingStore
+from service.store.slots import Claimed
 
 log = structlog.get_logger("intake.scheduler")
 
 DEFAULT_TRUNK = "default"  # the pacing row when no outbound trunk is configured (--simulate)
 BUSY_WAIT = 0.05  # seconds before trying again while another replica holds the trunk
+# A claim takes the pacing slots of the next poll interval, at most this many seconds:
+# a fast trunk is kept busy between passes, and a call is never marked dialing long
+# before it is dispatched.
+MAX_HORIZON = 1.0
 T = TypeVar("T")
 
 
@@ -58,8 +63,13 @@ class Scheduler:
         self._store, self._dispatcher, self._clock = store, dispatcher, clock
         self._poll, self._speed = poll_interval, speed
         self._orphan_after = timedelta(seconds=orphan_after)
+        self._horizon = timedelta(seconds=min(poll_interval, MAX_HORIZON) * speed)
         self.claims = SchedulingStore(
-            store, clock, trunk=trunk, trunk_calls_per_second=trunk_calls_per_second
+            store,
+            clock,
+            trunk=trunk,
+            trunk_calls_per_second=trunk_calls_per_second,
+            horizon=self._horizon,
         )
         self.settling = SettlingStore(
             store, clock, unconnected, dispatch_timeout=timedelta(seconds=dispatch_timeout)
@@ -107,8 +117,7 @@ class Scheduler:
         """One pass; returns the seconds to wait before the next."""
         claim = await self._guarded("claim", self.claims.claim_due())
         if claim is not None:
-            for job in claim.dispatches:
-                await self._dispatch(job)
+            await asyncio.gather(*(self._dispatch_at(claimed) for claimed in claim.claimed))
             if claim.blocked or claim.deferred:
                 log.info("scheduler.checked", blocked=claim.blocked, deferred=claim.deferred)
         if housekeeping:
@@ -125,14 +134,23 @@ class Scheduler:
         return self._wait(claim)
 
     def _wait(self, claim: ClaimResult | None) -> float:
+        """Calls held back by pacing: until their slot comes within the horizon. Else
+        at once if the claim changed anything (more may be due), or a poll interval."""
         if claim is None:
             return self._poll
-        if claim.next_slot is not None and (claim.held_back or claim.dispatches):
-            until = (claim.next_slot - self._clock()).total_seconds() / self._speed
-            return min(self._poll, max(0.0, until))
-        if claim.held_back:  # another replica holds the trunk's slot
+        if claim.held_back and claim.next_slot is None:  # another replica holds the trunk
             return min(self._poll, BUSY_WAIT)
+        if claim.held_back and claim.next_slot is not None:
+            until = claim.next_slot - self._horizon - self._clock()
+            return min(self._poll, max(0.0, until.total_seconds() / self._speed))
         return 0.0 if claim.progressed else self._poll
+
+    async def _dispatch_at(self, claimed: Claimed) -> None:
+        """Dispatch at the call's pacing slot (on the clock, at its speed)."""
+        delay = (claimed.at - self._clock()).total_seconds() / self._speed
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await self._dispatch(claimed.job)
 
     async def _dispatch(self, job: Dispatch) -> None:
         try:

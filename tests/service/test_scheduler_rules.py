@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from scheduling_support import within_rate
 
 from service.scheduler.pacing import dial_spacing, slot_free, take_slot
 from service.scheduler.retries import next_dial
@@ -166,25 +167,6 @@ def test_ten_thousand_calls_in_a_pass_are_cheap() -> None:
 # --- pacing ----------------------------------------------------------------------------
 
 rates = st.floats(min_value=0.1, max_value=25, allow_nan=False).map(lambda r: round(r, 2))
-
-
-def most_in_any_second(instants: list[datetime], length: timedelta) -> int:
-    """The most instants any half-open window [t, t + length) holds (the maximum is reached
-    by a window starting at one of them)."""
-    ordered = sorted(instants)
-    most, j = 0, 0
-    for i, start in enumerate(ordered):
-        while j < len(ordered) and ordered[j] < start + length:
-            j += 1
-        most = max(most, j - i)
-    return most
-
-
-def within_rate(instants: list[datetime], rate: float) -> bool:
-    if rate >= 1:
-        return most_in_any_second(instants, timedelta(seconds=1)) <= rate
-    # below 1/s: one dial per 1/rate seconds
-    return most_in_any_second(instants, timedelta(seconds=1 / rate)) <= 1
 
 
 @settings(max_examples=300, deadline=None)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from conftest import run_async
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scheduling_support import (
     LONDON,
     LOS_ANGELES,
@@ -16,6 +21,7 @@ from scheduling_support import (
     attempts,
     local,
     request,
+    within_rate,
 )
 from sqlalchemy import func, select
 
@@ -32,6 +38,7 @@ from service.store.schema import (
     ENDED,
     IN_PROGRESS,
     QUEUED,
+    call_requests,
     call_steps,
     calls,
     campaigns,
@@ -312,3 +319,100 @@ async def test_campaign_rules_retries_and_done(
     [settled] = (await settler(store, now, catalog).settle()).settled
     assert settled.retry_at is None and (await request(store, call_id)).status == ENDED
     assert await settler(store, now, catalog).finish_campaigns() == []
+
+
+async def test_a_claim_takes_the_trunks_slots_up_to_its_horizon(
+    store: CallStore, now: Clock
+) -> None:
+    calls_ = [await add_call(store, due=now()) for _ in range(5)]
+    claims = SchedulingStore(
+        store, now, trunk="ST_test", trunk_calls_per_second=3, horizon=timedelta(seconds=1)
+    )
+    claimed = await claims.claim_due()
+    spacing = timedelta(microseconds=333_334)
+    assert [(c.job.call_id, c.at) for c in claimed.claimed] == [
+        (calls_[0], now()),
+        (calls_[1], now() + spacing),
+        (calls_[2], now() + 2 * spacing),
+    ]
+    assert [(await request(store, c)).dispatched_at for c in calls_[:3]] == [
+        c.at for c in claimed.claimed
+    ]
+    assert claimed.held_back and claimed.next_slot == now() + 3 * spacing
+    assert (await claims.claim_due()).dispatches == []  # that slot is past the horizon
+    now.advance(0.5)
+    assert [j.call_id for j in (await claims.claim_due()).dispatches] == calls_[3:]
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, migrated SQLite file to copy: migrating for each example is the slow part."""
+    path = tmp_path_factory.mktemp("template") / "intake.db"
+
+    async def create() -> None:
+        await (await CallStore.open(f"sqlite:///{path}")).close()
+
+    run_async(create())
+    return path
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    trunk_rate=st.sampled_from([2.5, 1.5, 0.5, 4]),
+    campaign_rate=st.sampled_from([0.7, 1, 3]),
+    horizon=st.sampled_from([1, 0.4, 0]),
+    steps=st.lists(st.integers(1, 900_000), min_size=20, max_size=40),
+)
+async def test_claims_through_the_store_keep_every_second_within_the_rates(
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated: Path,
+    trunk_rate: float,
+    campaign_rate: float,
+    horizon: float,
+    steps: list[int],
+) -> None:
+    now = Clock(MONDAY_NOON)
+    path = tmp_path_factory.mktemp("pacing") / "intake.db"
+    shutil.copy(migrated, path)
+    async with await CallStore.open(f"sqlite:///{path}", clock=now) as store:
+        campaign = await add_campaign(store, now=now(), calls_per_second=campaign_rate)
+        async with store.engine.begin() as conn:
+            await conn.execute(
+                call_requests.insert(),
+                [
+                    {
+                        "id": f"call_{i:026d}",
+                        "flow": "customer_feedback",
+                        "to_number": LOS_ANGELES,
+                        "status": QUEUED,
+                        "campaign_id": campaign if i % 2 else None,
+                        "metadata": "{}",
+                        "next_attempt_at": now(),
+                        "created_at": now(),
+                        "updated_at": now(),
+                    }
+                    for i in range(40)
+                ],
+            )
+        claims = SchedulingStore(
+            store,
+            now,
+            trunk="ST_test",
+            trunk_calls_per_second=trunk_rate,
+            horizon=timedelta(seconds=horizon),
+        )
+        for step in steps:  # claims at random moments, up to 0.9 s apart
+            for claimed in (await claims.claim_due()).claimed:
+                assert now() <= claimed.at <= now() + timedelta(seconds=horizon)
+            now.advance(step / 1e6)
+        async with store.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(call_requests.c.campaign_id, call_requests.c.dispatched_at).where(
+                        call_requests.c.dispatched_at.is_not(None)
+                    )
+                )
+            ).all()
+    assert rows, "some calls were dialled"
+    assert within_rate([at for _, at in rows], trunk_rate)
+    assert within_rate([at for cid, at in rows if cid == campaign], campaign_rate)
