@@ -120,13 +120,13 @@ class Scheduler:
             await asyncio.gather(*(self._dispatch_at(claimed) for claimed in claim.claimed))
             if claim.blocked or claim.deferred:
                 log.info("scheduler.checked", blocked=claim.blocked, deferred=claim.deferred)
-        if housekeeping:
-            await self._settle()
+        if housekeeping:  # orphans first: the settling then sees them finished
             orphans = await self._guarded(
                 "sweep", self._store.sweep_orphans(stale_after=self._orphan_after)
             )
             for call_id in orphans or []:
                 log.warning("call.orphan_finalised", call_id=call_id)
+            await self._settle()
             for campaign_id in (
                 await self._guarded("campaigns", self.settling.finish_campaigns()) or []
             ):

@@ -25,6 +25,24 @@ def dial_spacing(calls_per_second: float) -> timedelta:
     return timedelta(microseconds=math.ceil(1_000_000 / per_second))
 
 
+# How far past one spacing beyond the latest slot a claim may take (its horizon) a stored
+# next slot can lie before it is taken for the mark of a clock that has gone back since (a
+# simulated clock, ``intake serve --now``, or a clock NTP corrected) and ignored, rather
+# than waited for.
+CLOCK_SLACK = timedelta(seconds=60)
+
+
+def believable(
+    next_dispatch_at: datetime | None, latest: datetime, calls_per_second: float
+) -> datetime | None:
+    """The stored next slot, or None when it is too far ahead to be real (see CLOCK_SLACK)."""
+    if next_dispatch_at is None:
+        return None
+    if next_dispatch_at > latest + dial_spacing(calls_per_second) + CLOCK_SLACK:
+        return None
+    return next_dispatch_at
+
+
 def slot_free(next_dispatch_at: datetime | None, now: datetime) -> bool:
     """Whether a dial may go out at ``now``; None: nothing has been dialled yet."""
     return next_dispatch_at is None or next_dispatch_at <= now

@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.scheduler.dispatch import Dispatch
-from service.scheduler.pacing import slot_free
+from service.scheduler.pacing import believable, slot_free
 from service.scheduler.window import next_opening
 from service.store.calls import CallStore
 from service.store.clock import Clock
@@ -71,7 +71,8 @@ class _Campaign:
     rules: Rules
 
     def can_dial(self, latest: datetime) -> bool:
-        return self.active < self.concurrency and slot_free(self.next_dispatch_at, latest)
+        next_at = believable(self.next_dispatch_at, latest, self.calls_per_second)
+        return self.active < self.concurrency and slot_free(next_at, latest)
 
     def as_pacing(self) -> CampaignPacing:
         return CampaignPacing(self.id, self.calls_per_second)

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.scheduler.dispatch import Dispatch
-from service.scheduler.pacing import slot_free, take_slot
+from service.scheduler.pacing import believable, slot_free, take_slot
 from service.scheduler.window import next_opening
 from service.store.engine import upsert
 from service.store.requested import RUNNING, RequestedCall, Rules, ZoneBook
@@ -108,14 +108,18 @@ class DialSlots:
         """Give ``ready`` calls (in order) the trunk's slots; the calls now dialing."""
         if not ready:
             return []
-        self.trunk_next = await self._conn.scalar(
-            select(trunk_pacing.c.next_dispatch_at)
-            .where(trunk_pacing.c.trunk == self._trunk.name)
-            .with_for_update(skip_locked=True)
-        )
-        if self.trunk_next is None:  # another replica is taking the trunk's slots now
+        row = (
+            await self._conn.execute(
+                select(trunk_pacing.c.next_dispatch_at)
+                .where(trunk_pacing.c.trunk == self._trunk.name)
+                .with_for_update(skip_locked=True)
+            )
+        ).first()
+        if row is None:  # another replica is taking the trunk's slots now
             self.trunk_held = True
             return []
+        rate = self._trunk.calls_per_second
+        self.trunk_next = believable(row.next_dispatch_at, self._latest, rate) or self._now
         slot = max(self.trunk_next, self._now)
         pending, chosen = list(ready), list[tuple[RequestedCall, datetime]]()
         while pending and slot <= self._latest:
@@ -183,7 +187,8 @@ class DialSlots:
                     call_requests.c.status.in_(UNSETTLED),
                 )
             )
-            found = _CampaignSlots(pacing, row.next_dispatch_at, active or 0, row.concurrency)
+            next_at = believable(row.next_dispatch_at, self._latest, pacing.calls_per_second)
+            found = _CampaignSlots(pacing, next_at, active or 0, row.concurrency)
         self._campaigns[pacing.id] = found
         return found
 

@@ -172,7 +172,7 @@ async def test_a_store_that_is_down_is_logged_and_the_loop_goes_on(
         wait = await loop.run_once()
     assert wait == 0.5
     failed = [e for e in logs if e["event"] == "scheduler.store_failed"]
-    assert {e["phase"] for e in failed} == {"claim", "settle", "sweep", "campaigns"}
+    assert [e["phase"] for e in failed] == ["claim", "sweep", "settle", "campaigns"]
     await down.close()
 
 
@@ -216,3 +216,38 @@ async def test_run_dials_at_the_trunks_rate_not_the_poll_interval(
         stop.set()
         await asyncio.wait_for(running, 5)
     assert len({job.call_id for job in dispatcher.dispatched}) == 3
+
+
+async def test_a_call_whose_worker_died_is_finalised_by_the_loops_sweep(
+    store: CallStore, clock: Clock, catalog: FlowCatalog, make_payload: MakePayload
+) -> None:
+    async def starts_then_dies(job: Dispatch) -> None:
+        await store.call_started(make_payload(call_id=job.call_id, room=job.room), worker_id="w")
+
+    dispatcher = RecordingDispatcher()
+    dispatcher.worker = starts_then_dies  # type: ignore[assignment]
+    loop = scheduler(store, dispatcher, clock, catalog)
+    call_id = await add_call(store, due=clock())
+    await loop.run_once()
+    clock.advance(61)  # no heartbeat for longer than orphan_after
+    with capture_logs() as logs:
+        await loop.run_once()  # swept, then settled
+    assert "call.orphan_finalised" in {e["event"] for e in logs}
+    row = await request(store, call_id)
+    assert (row.status, row.outcome) == (ENDED, "incomplete")  # never dialled again
+    assert await delivered(store, call_id) == 1
+
+
+def test_the_scheduler_never_imports_livekit_agents() -> None:
+    # `intake serve` runs the scheduler and must not load the agents framework
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, service.scheduler.loop, service.scheduler.livekit;"
+        "print(sorted(m for m in sys.modules if m.startswith('livekit.agents')))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.strip() == "[]"

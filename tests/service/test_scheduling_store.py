@@ -43,6 +43,7 @@ from service.store.schema import (
     calls,
     campaigns,
     deliveries,
+    trunk_pacing,
 )
 from service.store.settling import SettlingStore
 from service.store_settings import EndpointSettings
@@ -416,3 +417,23 @@ async def test_claims_through_the_store_keep_every_second_within_the_rates(
     assert rows, "some calls were dialled"
     assert within_rate([at for _, at in rows], trunk_rate)
     assert within_rate([at for cid, at in rows if cid == campaign], campaign_rate)
+
+
+async def test_slots_set_by_a_clock_that_went_back_are_not_waited_for(
+    store: CallStore, now: Clock
+) -> None:
+    # e.g. `intake serve --simulate --now` a day ahead earlier, and the real clock now
+    campaign = await add_campaign(store, now=now())
+    call_id = await add_call(store, due=now(), campaign_id=campaign)
+    claims = claimer(store, now)
+    await claims.claim_due()  # dials it, and creates the trunk's row
+    async with store.engine.begin() as conn:
+        await conn.execute(trunk_pacing.update().values(next_dispatch_at=now() + timedelta(days=1)))
+        await conn.execute(campaigns.update().values(next_dispatch_at=now() + timedelta(days=1)))
+        await conn.execute(
+            call_requests.update().values(status=QUEUED, attempts=0, next_attempt_at=now())
+        )
+    assert [j.call_id for j in (await claims.claim_due()).dispatches] == [call_id]
+    # while a slot a second ahead is real, and waited for
+    await add_call(store, due=now())
+    assert (await claims.claim_due()).dispatches == []
