@@ -94,7 +94,7 @@ class SchedulingStore:
         """``horizon``: how far ahead of now a claim may take pacing slots (the caller
         dispatches each call at its slot), so one claim can fill a fast trunk's next
         moments instead of one claim per slot; 0: only a slot free now."""
-        self._store, self._engine, self._clock = store, store.engine, clock
+        self._engine, self._clock = store.engine, clock
         self._batch, self._horizon = batch, horizon
         self._trunk = Trunk(trunk, trunk_calls_per_second)
         self._rules, self._zones = RuleBook(), ZoneBook()
