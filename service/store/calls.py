@@ -26,15 +26,33 @@ from service.store.errors import StoreUnavailableError, UnknownCallError
 from service.store.outbox import Outbox
 from service.store.schema import (
     DEAD,
+    ENDED,
     FINISHED,
     LIVE,
     PENDING,
     SUPERSEDED,
+    call_requests,
     call_steps,
     calls,
     deliveries,
 )
 from service.store_settings import EndpointSettings
+
+
+async def request_status(conn: AsyncConnection, call_id: str) -> str | None:
+    """The status of the call's request (None: not requested over HTTP), its row locked
+    on PostgreSQL until the transaction ends."""
+    status: str | None = await conn.scalar(
+        select(call_requests.c.status).where(call_requests.c.id == call_id).with_for_update()
+    )
+    return status
+
+
+def delivered_now(request: str | None) -> bool:
+    """Whether a finished call's payload is queued as it is stored: always, unless the
+    call was requested and its request is not ended (then the scheduler decides; a
+    cancelled request's late result is never sent)."""
+    return request is None or request == ENDED
 
 
 def payload_text(payload: Payload) -> str:
@@ -80,6 +98,11 @@ class CallStore:
             await store.close()
             raise
         return store
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The store's engine, for the scheduler's tables (``scheduling``, ``settling``)."""
+        return self._engine
 
     async def migrate(self) -> None:
         """Bring the schema to the newest revision (a no-op when it is there already)."""
@@ -207,48 +230,80 @@ class CallStore:
         that the real payload supersedes one the orphan sweeper made from a snapshot: it
         replaces the stored payload, the orphan's deliveries not yet made are cancelled,
         and it is queued again under a new webhook-id.
+
+        A call requested over HTTP is delivered once, when final: while its request is
+        not ended, the payload is stored and the scheduler queues it when it settles the
+        call as final (``queue_deliveries``); a dial it retries is never delivered.
         """
-        now, text = self._clock(), payload_text(payload)
         async with self._engine.begin() as conn:
-            statement = upsert(conn, calls).values(
-                call_id=payload.call_id,
-                flow=payload.flow,
-                state=FINISHED,
-                started_at=now,
-                heartbeat_at=now,
-                finished_at=now,
-                snapshot=text,
-                payload=text,
-                sip_status=sip_status,
-                retryable=retryable,
+            await self.finish_in(conn, payload, sip_status=sip_status, retryable=retryable)
+
+    async def finish_in(
+        self,
+        conn: AsyncConnection,
+        payload: Payload,
+        *,
+        sip_status: int | None = None,
+        retryable: bool | None = None,
+    ) -> bool:
+        """``call_finished`` within the caller's transaction; False if it was a no-op."""
+        now, text = self._clock(), payload_text(payload)
+        # The request's row first (locked on PostgreSQL), as the scheduler does when it
+        # settles: the two take turns, so a payload that lands while its call is being
+        # settled is seen by the settling or sees the call ended.
+        request = await request_status(conn, payload.call_id)
+        statement = upsert(conn, calls).values(
+            call_id=payload.call_id,
+            flow=payload.flow,
+            state=FINISHED,
+            started_at=now,
+            heartbeat_at=now,
+            finished_at=now,
+            snapshot=text,
+            payload=text,
+            sip_status=sip_status,
+            retryable=retryable,
+        )
+        finished = await conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[calls.c.call_id],
+                set_={
+                    "state": FINISHED,
+                    "finished_at": now,
+                    "payload": text,
+                    "sip_status": sip_status,
+                    "retryable": retryable,
+                    "orphaned": False,
+                },
+                where=(calls.c.state != FINISHED) | calls.c.orphaned,
+            ).returning(calls.c.call_id)
+        )
+        if finished.first() is None:
+            return False
+        # Only an orphan's call has deliveries already; their bodies would now be this
+        # payload under the orphan's webhook-id, so the new one alone carries it.
+        await conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.call_id == payload.call_id,
+                deliveries.c.status.in_((PENDING, DEAD)),
             )
-            finished = await conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[calls.c.call_id],
-                    set_={
-                        "state": FINISHED,
-                        "finished_at": now,
-                        "payload": text,
-                        "sip_status": sip_status,
-                        "retryable": retryable,
-                        "orphaned": False,
-                    },
-                    where=(calls.c.state != FINISHED) | calls.c.orphaned,
-                ).returning(calls.c.call_id)
-            )
-            if finished.first() is None:
-                return
-            # Only an orphan's call has deliveries already; their bodies would now be this
-            # payload under the orphan's webhook-id, so the new one alone carries it.
+            .values(status=SUPERSEDED, last_error="superseded by the call's real payload")
+        )
+        if request == ENDED:  # an orphan's payload superseded after the call was settled
             await conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.call_id == payload.call_id,
-                    deliveries.c.status.in_((PENDING, DEAD)),
-                )
-                .values(status=SUPERSEDED, last_error="superseded by the call's real payload")
+                update(call_requests)
+                .where(call_requests.c.id == payload.call_id)
+                .values(outcome=payload.status, updated_at=now)
             )
+        if delivered_now(request):
             await self._queue(conn, payload.call_id, payload.flow, now)
+        return True
+
+    async def queue_deliveries(self, conn: AsyncConnection, call_id: str, flow: str) -> None:
+        """Queue a stored payload for every matching endpoint, within the caller's
+        transaction: the scheduler does this when it settles a requested call as final."""
+        await self._queue(conn, call_id, flow, self._clock())
 
     async def do_not_call(self, number: str, *, call_id: str) -> None:
         """The callee of ``call_id`` asked not to be called again: on the list at once, and
@@ -259,10 +314,10 @@ class CallStore:
     async def sweep_orphans(self, *, stale_after: timedelta) -> list[str]:
         """Finalise live calls whose worker stopped heartbeating, from their newest snapshot.
 
-        Status ``incomplete``, ended_reason ``error``; queued like any finished call, and
-        marked, so that the call's real payload, should it still come (from a worker's
-        spool), supersedes it. The staleness is checked again in the UPDATE, so a
-        heartbeat that lands meanwhile wins.
+        Status ``incomplete``, ended_reason ``error``; queued like any finished call (a
+        requested call's once the scheduler settles it), and marked, so that the call's
+        real payload, should it still come (from a worker's spool), supersedes it. The
+        staleness is checked again in the UPDATE, so a heartbeat that lands meanwhile wins.
         """
         now = self._clock()
         cutoff = now - stale_after
@@ -270,9 +325,14 @@ class CallStore:
         finalised: list[str] = []
         async with self._engine.begin() as conn:
             rows = await conn.execute(
-                select(calls.c.call_id, calls.c.snapshot).where(stale).limit(500)
+                # in one order, so two sweepers lock rows in turn rather than crosswise
+                select(calls.c.call_id, calls.c.snapshot)
+                .where(stale)
+                .order_by(calls.c.call_id)
+                .limit(500)
             )
             for call_id, snapshot in rows.all():
+                request = await request_status(conn, call_id)
                 payload = Payload.model_validate_json(snapshot).model_copy(
                     update={
                         "status": "incomplete",
@@ -292,7 +352,8 @@ class CallStore:
                     .returning(calls.c.call_id)
                 )
                 if updated.first() is not None:
-                    await self._queue(conn, call_id, payload.flow, now)
+                    if delivered_now(request):
+                        await self._queue(conn, call_id, payload.flow, now)
                     finalised.append(call_id)
         return finalised
 

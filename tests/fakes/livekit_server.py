@@ -2,8 +2,10 @@
 
 The wire protocol was read from the client (livekit-api 1.2.2: ``livekit/api/twirp_client.py``,
 ``_failover.py``, ``_service.py``, ``access_token.py``, ``sip_service.py``) and the server side
-reproduced from livekit/livekit ``pkg/service/{auth,sip,roomservice,agent_dispatch_service}.go``,
-livekit/protocol ``livekit/sip.go`` and ``utils/xtwirp/errors.go``, and twitchtv/twirp's errors:
+reproduced from livekit/livekit ``pkg/service/{auth,sip,roomservice,agent_dispatch_service}.go``
+(and ``pkg/rtc/room.go`` for dispatches), livekit/protocol ``livekit/sip.go``,
+``rpc/agent_dispatch.psrpc.go`` and ``utils/xtwirp/errors.go``, livekit/psrpc's client errors,
+and twitchtv/twirp's errors:
 
 * ``POST /twirp/livekit.<Service>/<Method>`` with a serialized protobuf body and
   ``Content-Type: application/protobuf`` -- the only type the client sends, so Twirp's JSON
@@ -65,6 +67,10 @@ class RecordedRequest:
     claims: Claims | None
 
 
+# livekit-server's default limit.max_metadata_size (pkg/config/config.go)
+MAX_METADATA_SIZE = 512 * 1024
+
+
 class FakeLiveKitServer(SipService, LocalServer):
     """LiveKit's RoomService, SIP and AgentDispatchService on 127.0.0.1, state in memory.
 
@@ -72,6 +78,11 @@ class FakeLiveKitServer(SipService, LocalServer):
     :meth:`add_participant`. The SIP half and its scripts are :class:`SipService`'s. ``cloud``
     switches MoveParticipant between LiveKit Cloud (moves the participant) and self-hosted
     livekit-server (which does not implement it).
+
+    Agent dispatches live in their room (``dispatches``) and go with it. The dispatch
+    service reaches a room over psrpc on the room's topic (requireClaim): with no node
+    serving the room -- it does not exist, or ``room_nodes`` is False (no media node
+    answers) -- the server answers psrpc's ``ErrNoResponse``, relayed.
     """
 
     def __init__(
@@ -86,6 +97,8 @@ class FakeLiveKitServer(SipService, LocalServer):
         self.requests: list[RecordedRequest] = []
         self.rooms: dict[str, models.Room] = {}
         self.participants: dict[str, set[str]] = {}  # room name -> identities
+        self.dispatches: dict[str, dict[str, agent_dispatch.AgentDispatch]] = {}  # room -> id
+        self.room_nodes = True
         super().__init__()
 
     def routes(self, app: web.Application) -> None:
@@ -154,7 +167,15 @@ class FakeLiveKitServer(SipService, LocalServer):
                 creation_time_ms=int(now * 1e3),
             )
             self.participants[name] = set()
+            self.dispatches[name] = {}
         return self.rooms[name]
+
+    def _room_node(self, name: str) -> dict[str, agent_dispatch.AgentDispatch]:
+        """The dispatches of a room a node serves; else psrpc found no server for its topic
+        (``psrpc.ErrNoResponse``, relayed by ``xtwirp.ToError``)."""
+        if not self.room_nodes or name not in self.rooms:
+            raise relayed("unavailable", "no response from servers")
+        return self.dispatches[name]
 
     def _participant(self, room_name: str, identity: str) -> set[str]:
         if identity not in self.participants.get(room_name, set()):
@@ -181,6 +202,7 @@ class FakeLiveKitServer(SipService, LocalServer):
         if self.rooms.pop(req.room, None) is None:
             raise relayed("not_found", "requested room does not exist")
         del self.participants[req.room]
+        del self.dispatches[req.room]  # the room's agents go with it
         return room.DeleteRoomResponse()
 
     @rpc("RoomService", "RemoveParticipant", "roomAdmin")
@@ -203,8 +225,12 @@ class FakeLiveKitServer(SipService, LocalServer):
     async def _dispatch(
         self, req: agent_dispatch.CreateAgentDispatchRequest
     ) -> agent_dispatch.AgentDispatch:
-        self._room(req.room)  # the server creates the room the agent is sent to
-        return agent_dispatch.AgentDispatch(
+        # pkg/service/agent_dispatch_service.go: the limits, then the room (auto-created)
+        if len(req.metadata.encode()) > MAX_METADATA_SIZE:
+            raise relayed("invalid_argument", "metadata size exceeds limits")
+        if self.room_nodes:
+            self._room(req.room)
+        dispatch = agent_dispatch.AgentDispatch(
             id=new_id("AD_"),
             agent_name=req.agent_name,
             room=req.room,
@@ -213,3 +239,23 @@ class FakeLiveKitServer(SipService, LocalServer):
             attributes=req.attributes,
             state=agent_dispatch.AgentDispatchState(created_at=time.time_ns()),
         )
+        self._room_node(req.room)[dispatch.id] = dispatch
+        return dispatch
+
+    @rpc("AgentDispatchService", "ListDispatch", "roomAdmin")
+    async def _list_dispatch(
+        self, req: agent_dispatch.ListAgentDispatchRequest
+    ) -> agent_dispatch.ListAgentDispatchResponse:
+        found = self._room_node(req.room).values()
+        return agent_dispatch.ListAgentDispatchResponse(
+            agent_dispatches=[d for d in found if req.dispatch_id in ("", d.id)]
+        )
+
+    @rpc("AgentDispatchService", "DeleteDispatch", "roomAdmin")
+    async def _delete_dispatch(
+        self, req: agent_dispatch.DeleteAgentDispatchRequest
+    ) -> agent_dispatch.AgentDispatch:
+        dispatch = self._room_node(req.room).pop(req.dispatch_id, None)
+        if dispatch is None:  # pkg/rtc/room.go DeleteAgentDispatch
+            raise relayed("not_found", "dispatch ID not found")
+        return dispatch

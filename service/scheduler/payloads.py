@@ -1,0 +1,75 @@
+"""The payload of a requested call that no worker ever ran: status ``failed``, ended_reason
+``error``, every step and field of its flow present and not collected.
+
+Built with the flow's own ``Call`` (the same ending a worker seals), so it has the shape of
+any payload; nothing here imports livekit.agents. A flow no longer in the catalog still
+gets a payload, with empty results.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flows.call import Call, CallInfo
+from flows.catalog import FlowCatalog
+from flows.errors import FlowError
+from flows.payload import Payload, timestamp
+from service.scheduler.dispatch import Dispatch
+from sip.transfer import ScriptedTransferer
+
+UNKNOWN_VERSION = "unknown"
+
+
+class UnconnectedPayloads:
+    """``UnconnectedPayload`` for the store: ``(job, started_at, ended_at) -> Payload``."""
+
+    def __init__(self, catalog: FlowCatalog, *, region: str = "US") -> None:
+        self._catalog, self._region = catalog, region
+
+    def __call__(self, job: Dispatch, started_at: datetime, ended_at: datetime) -> Payload:
+        info = CallInfo(
+            call_id=job.call_id,
+            direction="outbound",
+            from_=job.from_,
+            to=job.to,
+            job_id="",
+            room_id="",
+            room=job.room,
+            metadata=job.metadata,
+        )
+        try:
+            spec = self._catalog.load(job.flow)
+        except FlowError:
+            return _without_flow(info, job.flow, started_at, ended_at)
+        call = Call(
+            spec,
+            info,
+            transferer=ScriptedTransferer(outcome="failed"),  # never asked: nobody answered
+            region=self._region,
+            clock=lambda: ended_at,
+        )
+        payload = call.finish("error", status="failed")
+        return payload.model_copy(update={"started_at": timestamp(started_at)})
+
+
+def _without_flow(info: CallInfo, flow: str, started_at: datetime, ended_at: datetime) -> Payload:
+    return Payload(
+        job_id=info.job_id,
+        room_id=info.room_id,
+        room=info.room,
+        started_at=timestamp(started_at),
+        ended_at=timestamp(ended_at),
+        summary=None,
+        results={},
+        call_id=info.call_id,
+        flow=flow,
+        flow_version=UNKNOWN_VERSION,
+        direction="outbound",
+        from_=info.from_,
+        to=info.to,
+        status="failed",
+        ended_reason="error",
+        fields={},
+        transfer=None,
+        metadata=info.metadata,
+    )
