@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from flows.ids import ulid
-from flows.payload import Payload, timestamp
 from service.store.clock import Clock, utc_now
 from service.store.dnc import DoNotCallList
 from service.store.engine import create_engine, migrate, unavailable_as_store_error, upsert
@@ -36,6 +35,11 @@ from service.store.schema import (
 )
 from service.store_settings import EndpointSettings
 
+if TYPE_CHECKING:
+    # At run time imported where payloads are parsed: the payload model brings the answer
+    # parsers, a tenth of a second at the start of `intake serve`, which never parses one.
+    from flows.payload import Payload
+
 
 def payload_text(payload: Payload) -> str:
     """The payload as stored and as sent: compact JSON in the contract's key order."""
@@ -49,6 +53,11 @@ class CallStore:
         self._engine, self._endpoints, self._clock = engine, list(endpoints), clock
         self.outbox = Outbox(engine, clock)
         self.dnc = DoNotCallList(engine, clock)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """For the store's other parts (the API's requests, campaigns and keys)."""
+        return self._engine
 
     @classmethod
     def create(
@@ -257,6 +266,8 @@ class CallStore:
                 select(calls.c.call_id, calls.c.snapshot).where(stale).limit(500)
             )
             for call_id, snapshot in rows.all():
+                from flows.payload import Payload, timestamp
+
                 payload = Payload.model_validate_json(snapshot).model_copy(
                     update={
                         "status": "incomplete",
@@ -285,6 +296,8 @@ class CallStore:
         """The final payload of a finished call; None if unknown or still live."""
         async with self._engine.connect() as conn:
             text = await conn.scalar(select(calls.c.payload).where(calls.c.call_id == call_id))
+        from flows.payload import Payload
+
         return None if text is None else Payload.model_validate_json(text)
 
     async def _queue(self, conn: AsyncConnection, call_id: str, flow: str, now: datetime) -> None:
