@@ -39,7 +39,7 @@ def read_csv(data: bytes, *, max_contacts: int) -> list[dict[str, Any]]:
         text = data.decode("utf-8-sig")  # a byte-order mark (Excel's) is dropped
     except UnicodeDecodeError:
         raise invalid("contacts: the file is not UTF-8 text") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # broken quoting: 422
     try:
         header = [name.strip() for name in next(reader, [])]
         lowered = [name.lower() for name in header]
