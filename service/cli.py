@@ -13,22 +13,26 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import structlog
 import typer
 
 from flows.errors import FlowError
-from flows.runner import evaluate_scenario, prepare, run_prepared, scenario_files
-from flows.simulator import SimulationOptions
 from service.cli_context import settings_of
 from service.cli_deliveries import calls_app, deliver_command, deliver_payload, deliveries_app
 from service.cli_flows import flows_app
+from service.cli_keys import keys_app
+from service.cli_serve import serve
 from service.cli_worker import worker
-from service.console import run_console
 from service.errors import ConfigError, ServiceError
 from service.logging import configure_logging
 from service.settings import Settings, flow_catalog, load_settings
+
+if TYPE_CHECKING:
+    # The simulator, and with it livekit.agents (seconds to import), loads only for the
+    # commands that run calls: `intake serve` and the others start without it.
+    from flows.simulator import SimulationOptions
 
 app = typer.Typer(
     name="intake",
@@ -43,9 +47,13 @@ app.command()(worker)
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(calls_app, name="calls")
 app.command("deliver")(deliver_command)
+app.add_typer(keys_app, name="keys")
+app.command()(serve)
 
 
 def simulation_options(settings: Settings) -> SimulationOptions:
+    from flows.simulator import SimulationOptions
+
     return SimulationOptions(region=settings.default_region, transfer_to=settings.transfer_to)
 
 
@@ -71,6 +79,8 @@ def simulate(
     ] = False,
 ) -> None:
     """Run one simulated call offline and print its payload as JSON on stdout."""
+    from flows.runner import prepare, run_prepared
+
     settings = settings_of(ctx)
     options = simulation_options(settings)
     prepared = prepare(scenario, flow_catalog(settings), options, flow)
@@ -91,6 +101,8 @@ def test_command(
     ] = None,
 ) -> None:
     """Run scenarios that carry expect: and report each as passed or failed."""
+    from flows.runner import evaluate_scenario, scenario_files
+
     settings = settings_of(ctx)
     catalog, options = flow_catalog(settings), simulation_options(settings)
     missing = [str(p) for p in paths if not p.exists()]
@@ -119,6 +131,8 @@ def console(
 ) -> None:
     """Talk to a flow in the terminal: type answers; '#123' keys digits, an empty line is
     silence, '/hangup' hangs up. Prints the payload at the end."""
+    from service.console import run_console
+
     settings = settings_of(ctx)
     spec = flow_catalog(settings).load(flow)
     payload = asyncio.run(

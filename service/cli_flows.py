@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from flows.catalog import FlowCatalog, load_spec_file
 from flows.errors import FlowError, SpecError
-from flows.fields import FieldSpec, ListField
 from service.cli_context import settings_of
 from service.settings import flow_catalog
+
+if TYPE_CHECKING:  # flow specs load when a flows command runs, not at every start-up
+    from flows.catalog import FlowCatalog
+    from flows.fields import FieldSpec
 
 flows_app = typer.Typer(help="List, show and check flow specs.", no_args_is_help=True)
 
@@ -60,6 +62,8 @@ def show_flow(
 
 def _describe(field: FieldSpec) -> str:
     kind: str = field.type
+    from flows.fields import ListField
+
     if isinstance(field, ListField):
         kind = f"list of {field.item.type}"
         if field.item.fields:
@@ -76,6 +80,8 @@ def check_flows(
     files: Annotated[list[Path], typer.Argument(help="Flow spec files to validate.")],
 ) -> None:
     """Validate spec files; print every problem with its place in the file. Exit 2 if any."""
+    from flows.catalog import load_spec_file
+
     bad = 0
     for path in files:
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import phonenumbers
 from pydantic import (
@@ -21,9 +21,11 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from flows.catalog import FlowCatalog
 from service.errors import ConfigError
 from service.store_settings import DatabaseSettings, WebhookSettings, sqlite_url
+
+if TYPE_CHECKING:  # specs load when a command needs flows, not for every start-up
+    from flows.catalog import FlowCatalog
 
 ENV_PREFIX = "INTAKE_"
 DEFAULT_DATA_DIR = Path("data")
@@ -211,6 +213,8 @@ def _e164(value: str) -> str:
 
 def flow_catalog(settings: Settings) -> FlowCatalog:
     """The built-in flows plus those in INTAKE_FLOWS_DIR."""
+    from flows.catalog import FlowCatalog
+
     return FlowCatalog([settings.flows_dir] if settings.flows_dir else [])
 
 

@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import NoDecode
 from sqlalchemy.engine import make_url
@@ -64,6 +63,8 @@ class EndpointSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _https_or_local(cls, value: str) -> str:
+        import httpx  # here: a tenth of a second at start, for commands that send nothing
+
         url = httpx.URL(value)
         if url.scheme == "https" and url.host:
             return value

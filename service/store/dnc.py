@@ -7,7 +7,11 @@ again at dial time, so a number added after a call was queued is still never dia
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.store.clock import Clock
@@ -15,6 +19,14 @@ from service.store.engine import unavailable_as_store_error, upsert
 from service.store.schema import CANCELLED, QUEUED, call_requests, do_not_call
 
 CALLER_ASKED = "the callee asked not to be called again"
+CHUNK = 1000  # numbers per IN (...)
+
+
+@dataclass(frozen=True)
+class ListedNumber:
+    number: str  # E.164
+    added_at: datetime
+    source: str  # "api", or the call_id of the request in which the callee asked
 
 
 class DoNotCallList:
@@ -55,3 +67,26 @@ class DoNotCallList:
                 select(do_not_call.c.number).where(do_not_call.c.number == number)
             )
         return found is not None
+
+    @unavailable_as_store_error
+    async def entry(self, number: str) -> ListedNumber | None:
+        """When and by whom ``number`` was put on the list; None if it is not on it."""
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(do_not_call).where(do_not_call.c.number == number))
+            ).first()
+        return None if row is None else ListedNumber(row.number, row.added_at, row.source)
+
+
+def listed_numbers(conn: Connection, numbers: Iterable[str]) -> set[str]:
+    """Which of ``numbers`` are on the list, asked in chunks well below the drivers' limits
+    on parameters. Synchronous, for transactions run in one go (``conn.run_sync``)."""
+    wanted, found = sorted(numbers), set[str]()
+    for start in range(0, len(wanted), CHUNK):
+        rows = conn.execute(
+            select(do_not_call.c.number).where(
+                do_not_call.c.number.in_(wanted[start : start + CHUNK])
+            )
+        )
+        found.update(rows.scalars())
+    return found

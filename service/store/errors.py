@@ -6,7 +6,13 @@ Tree::
     │                             again can help
     ├── StoreUnavailableError     the database cannot be opened or reached (retryable)
     ├── UnknownCallError          no such call, or it has no final payload yet
-    └── UnknownDeliveryError      no delivery with that id
+    ├── UnknownDeliveryError      no delivery with that id
+    ├── NotFoundError             no such requested call, campaign or API key
+    ├── ConflictError             the request contradicts the stored state (cancelling an
+    │   │                         ended call, an Idempotency-Key reused with another body)
+    │   └── DoNotCallError        the number is on the do-not-call list
+    └── QuotaExceededError        the API key's calls per minute are used up;
+                                  ``retry_after`` says in how many seconds they free up
 
 Messages name ids and the database (password hidden), never caller data.
 """
@@ -30,3 +36,23 @@ class UnknownCallError(StoreError):
 
 class UnknownDeliveryError(StoreError):
     pass
+
+
+class NotFoundError(StoreError):
+    pass
+
+
+class ConflictError(StoreError):
+    pass
+
+
+class DoNotCallError(ConflictError):
+    pass
+
+
+class QuotaExceededError(StoreError):
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,0 +1,228 @@
+"""What the API takes and answers (CONTRACT.md section 4), as pydantic models: parsed at the
+boundary, and the source of the OpenAPI schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
+
+from service.scheduler.rules import DAYS, DEFAULT_WINDOW, RetryPolicy, Window
+from service.store.campaigns import CampaignRecord
+from service.store.requests import CallRecord
+
+CallStatus = Literal["queued", "dialing", "in_progress", "ended", "cancelled", "blocked"]
+CampaignStatus = Literal["running", "paused", "cancelled", "done"]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _window_schema(*, required: bool) -> dict[str, Any]:
+    """The window as it is written (times as HH:MM), which its model cannot say itself."""
+    defaults = DEFAULT_WINDOW.model_dump(mode="json")
+    hh_mm = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Local hours (HH:MM, start included, end not, within 08:00-21:00) and"
+        " days when a callee may be called",
+        "properties": {
+            "start": hh_mm | {"default": defaults["start"]},
+            "end": hh_mm | {"default": defaults["end"]},
+            "days": {
+                "type": "array",
+                "items": {"type": "string", "enum": list(DAYS)},
+                "minItems": 1,
+                "maxItems": 7,
+                "uniqueItems": True,
+                "default": defaults["days"],
+            },
+        },
+    }
+    if required:
+        schema["required"] = ["start", "end", "days"]
+    return schema
+
+
+WindowIn = Annotated[Window, WithJsonSchema(_window_schema(required=False))]
+WindowOut = Annotated[Window, WithJsonSchema(_window_schema(required=True))]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class CallCreate(_Request):
+    to: Annotated[str, Field(description="E.164, or national form in the default region")]
+    flow: Text
+    from_: Annotated[str | None, Field(alias="from", description="the calling number")] = None
+    metadata: dict[str, Any] = Field(default_factory=dict, description="copied to the payload")
+    not_before: AwareDatetime | None = None
+    timezone: Annotated[
+        str | None, Field(max_length=64, description="IANA name, instead of the number's")
+    ] = None
+    simulate: Annotated[
+        dict[str, Any] | None,
+        Field(description="`intake serve --simulate` only: the scripted callee (a scenario)"),
+    ] = None
+
+
+class AttemptOut(BaseModel):
+    at: datetime
+    outcome: str
+    sip_status: int | None
+    retryable: bool | None
+
+
+class CallOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    flow: str
+    to: str
+    from_: str | None = Field(alias="from")
+    status: CallStatus
+    reason: str | None = Field(description="why it is blocked or cancelled")
+    campaign_id: str | None
+    metadata: dict[str, Any]
+    not_before: datetime | None
+    attempts: list[AttemptOut]
+    next_attempt_at: datetime | None
+    payload: dict[str, Any] | None = Field(description="the result payload, once ended")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: CallRecord) -> CallOut:
+        return cls(
+            id=record.id,
+            flow=record.flow,
+            to=record.to,
+            from_=record.from_,
+            status=record.status,
+            reason=record.reason,
+            campaign_id=record.campaign_id,
+            metadata=record.metadata,
+            not_before=record.not_before,
+            attempts=[AttemptOut(**vars(attempt)) for attempt in record.attempts],
+            next_attempt_at=record.next_attempt_at,
+            payload=record.payload,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+
+class CallPage(BaseModel):
+    items: list[CallOut]
+    next_cursor: str | None
+
+
+class ContactIn(_Request):
+    to: str
+    timezone: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class CampaignOptions(_Request):
+    """A campaign without its contacts: what an upload's other form fields hold."""
+
+    name: Text
+    flow: Text
+    window: WindowIn = DEFAULT_WINDOW
+    concurrency: Annotated[int, Field(ge=1, le=1000)] = 10
+    calls_per_second: Annotated[float, Field(gt=0, le=100)] = 1.0
+    retry: RetryPolicy = RetryPolicy()
+
+
+class CampaignCreate(CampaignOptions):
+    contacts: Annotated[list[ContactIn], Field(min_length=1)]
+
+
+class CampaignUpload(BaseModel):
+    """``multipart/form-data``: the contacts as a CSV file, the other fields as text."""
+
+    name: Text
+    flow: Text
+    contacts: Annotated[
+        bytes,
+        Field(
+            description="CSV, UTF-8: a header with `to`, optionally `timezone` (empty: none);"
+            " other columns become each call's metadata"
+        ),
+    ]
+    window: Annotated[str | None, Field(description="JSON, as in the JSON request")] = None
+    retry: Annotated[str | None, Field(description="JSON, as in the JSON request")] = None
+    concurrency: int | None = None
+    calls_per_second: float | None = None
+
+
+class Counts(BaseModel):
+    queued: int
+    dialing: int
+    in_progress: int
+    completed: int
+    incomplete: int
+    transferred: int
+    declined: int
+    voicemail: int
+    no_answer: int
+    busy: int
+    failed: int
+    blocked: int
+    cancelled: int
+
+
+class CampaignOut(BaseModel):
+    id: str
+    name: str
+    flow: str
+    status: CampaignStatus
+    counts: Counts
+    window: WindowOut
+    retry: RetryPolicy
+    concurrency: int
+    calls_per_second: float
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: CampaignRecord) -> CampaignOut:
+        return cls(
+            id=record.id,
+            name=record.name,
+            flow=record.flow,
+            status=record.status,
+            counts=Counts(**record.counts),
+            window=record.window,
+            retry=record.retry,
+            concurrency=record.concurrency,
+            calls_per_second=record.calls_per_second,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+
+class StepSummary(BaseModel):
+    id: str
+    fields: list[str]
+
+
+class FlowSummary(BaseModel):
+    id: str
+    name: str
+    version: str
+    steps: list[StepSummary]
+
+
+class FlowList(BaseModel):
+    items: list[FlowSummary]
+
+
+class DncEntry(BaseModel):
+    number: str
+    added_at: datetime
+    source: str = Field(description='"api", or the call in which the callee asked')
+
+
+class Health(BaseModel):
+    status: Literal["ok", "ready"]
