@@ -121,6 +121,10 @@ class ContactIn(_Request):
     to: str
     timezone: str | None = None
     metadata: dict[str, Any] | None = None
+    simulate: Annotated[
+        dict[str, Any] | None,
+        Field(description="`intake serve --simulate` only: the scripted callee (a scenario)"),
+    ] = None
 
 
 class CampaignOptions(_Request):

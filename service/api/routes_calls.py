@@ -17,12 +17,12 @@ from service.api.context import ApiContext, json_response
 from service.api.errors import invalid, parse_error, responses
 from service.api.models import CallCreate, CallOut, CallPage, CallStatus
 from service.api.numbers import e164
+from service.api.simulation import NOT_SIMULATING, script_check
 from service.scheduler.zones import valid_zone
 from service.store.api_keys import Caller
 from service.store.requests import CallFilter, Idempotency, NewCall
 
 CALL_ID = r"^call_[0-9A-HJKMNP-TV-Z]{26}$"
-NOT_SIMULATING = "simulate is only accepted by `intake serve --simulate`"
 IDEMPOTENCY_KEY_LENGTH = 200
 CREATE_CALL = {
     "requestBody": {
@@ -75,6 +75,10 @@ def calls_router(ctx: ApiContext, auth: Callable[..., Awaitable[Caller]]) -> API
             raise invalid("timezone: not a known IANA time zone such as America/New_York")
         if "simulate" in body.model_fields_set and ctx.simulate is None:
             raise invalid(NOT_SIMULATING)
+        if body.simulate is not None:
+            problem = script_check(ctx.flows.get(body.flow), region)(body.simulate)
+            if problem is not None:
+                raise invalid(problem)
         call = NewCall(
             flow=body.flow,
             to=to,

@@ -19,6 +19,7 @@ from service.api.errors import ApiError, invalid, parse_error, responses
 from service.api.limits import MULTIPART
 from service.api.models import CampaignCreate, CampaignOptions, CampaignOut
 from service.api.results import CSV, JSONL, csv_rows, jsonl, wants_csv
+from service.api.simulation import NOT_SIMULATING, ScriptCheck, script_check
 from service.store.api_keys import Caller
 from service.store.campaigns import Contact, NewCampaign
 
@@ -122,8 +123,21 @@ def _json(body: bytes, ctx: ApiContext) -> tuple[CampaignOptions, list[Contact]]
     if len(parsed.contacts) > limit:
         raise ApiError(413, "too_large", f"more than {limit} contacts")
     region = ctx.settings.default_region
-    contacts = [check(c.to, c.timezone, c.metadata or {}, region) for c in parsed.contacts]
+    if ctx.simulate is None and any(c.simulate is not None for c in parsed.contacts):
+        raise invalid(NOT_SIMULATING)
+    scripts = _scripts(ctx, parsed.flow)
+    contacts = [
+        check(c.to, c.timezone, c.metadata or {}, region, simulate=c.simulate, scripts=scripts)
+        for c in parsed.contacts
+    ]
     return parsed, contacts
+
+
+def _scripts(ctx: ApiContext, flow: str) -> ScriptCheck | None:
+    """Under --simulate, what checks each contact's scripted callee."""
+    if ctx.simulate is None:
+        return None
+    return script_check(ctx.flows.get(flow), ctx.settings.default_region)
 
 
 async def _upload(request: Request, ctx: ApiContext) -> tuple[CampaignOptions, list[Contact]]:
@@ -160,5 +174,6 @@ async def _upload(request: Request, ctx: ApiContext) -> tuple[CampaignOptions, l
         options = CampaignOptions.model_validate(fields)
     except ValidationError as exc:
         raise parse_error(exc) from None
-    rows = read_csv(data, max_contacts=api.max_contacts)
-    return options, from_csv_rows(rows, ctx.settings.default_region)
+    scripts = _scripts(ctx, options.flow)
+    rows = read_csv(data, max_contacts=api.max_contacts, scripted=scripts is not None)
+    return options, from_csv_rows(rows, ctx.settings.default_region, scripts)

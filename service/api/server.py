@@ -16,6 +16,7 @@ import uvicorn
 from service.api.app import Background, create_app
 from service.api.simulation import SimulateOptions
 from service.errors import ServiceError
+from service.scheduler.running import ServeWork, serve_work
 from service.settings import Settings
 from service.store import CallStore, utc_now
 
@@ -66,13 +67,20 @@ async def serve(
     simulate: SimulateOptions | None = None,
     background: Sequence[Background] = (),
 ) -> None:
-    clock = simulate.clock() if simulate is not None else utc_now
+    simulated = simulate.clock() if simulate is not None else None
+    clock = simulated or utc_now
     store = await CallStore.open(
         settings.database.url, endpoints=settings.webhooks.endpoints, clock=clock
     )
+    work: ServeWork | None = None
     try:
+        work = await serve_work(settings, store, simulated=simulated)
         app = create_app(
-            settings, store, clock=clock, simulate=simulate or False, background=background
+            settings,
+            store,
+            clock=clock,
+            simulate=simulate or False,
+            background=[*background, *work.background],
         )
         config = uvicorn.Config(
             app,
@@ -86,6 +94,8 @@ async def serve(
         await _Server(config).serve(sockets=[sock])
         log.info("api.stopped")
     finally:
+        if work is not None:
+            await work.aclose()
         await store.close()
 
 

@@ -3,14 +3,19 @@ and the simulated clock they describe."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from service.errors import ServiceError
+from service.scheduler.clock import SimulatedClock
 from service.store.clock import Clock, utc_now
 
+if TYPE_CHECKING:
+    from flows.spec import FlowSpec
+
+NOT_SIMULATING = "simulate is only accepted by `intake serve --simulate`"
 FASTEST = 100_000.0  # a day in under a second; beyond that the scheduler cannot keep up
 
 
@@ -22,15 +27,8 @@ class SimulateOptions:
     now: datetime | None = None
     speed: float = 1.0
 
-    def clock(
-        self, *, real: Clock = utc_now, monotonic: Callable[[], float] = time.monotonic
-    ) -> Clock:
-        start, started, speed = self.now or real(), monotonic(), self.speed
-
-        def simulated() -> datetime:
-            return start + timedelta(seconds=(monotonic() - started) * speed)
-
-        return simulated
+    def clock(self, *, real: Clock = utc_now) -> SimulatedClock:
+        return SimulatedClock(self.now or real(), self.speed)
 
 
 def simulate_options(now: str | None, speed: float) -> SimulateOptions:
@@ -46,3 +44,22 @@ def simulate_options(now: str | None, speed: float) -> SimulateOptions:
     if start.tzinfo is None:  # a time without an offset is read as UTC
         start = start.replace(tzinfo=UTC)
     return SimulateOptions(now=start.astimezone(UTC), speed=speed)
+
+
+ScriptCheck = Callable[[Any], "str | None"]  # a scripted callee -> why it is invalid, or None
+
+
+def script_check(spec: FlowSpec | None, region: str) -> ScriptCheck:
+    """Checks a call's or contact's ``simulate`` object against its flow at request time
+    (``intake serve --simulate``), so a bad script is a 422 or a blocked contact, not a
+    failed dial later."""
+    from service.scheduler.simulated import SimulatedCalleeError, simulated_callee
+
+    def problem(script: Any) -> str | None:
+        try:
+            simulated_callee(script, spec=spec, region=region)
+        except SimulatedCalleeError as exc:
+            return str(exc)
+        return None
+
+    return problem

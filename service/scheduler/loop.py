@@ -92,8 +92,10 @@ class Scheduler:
             UnconnectedPayloads(catalog, region=settings.default_region),
             clock=clock,
             poll_interval=settings.api.poll_interval,
-            dispatch_timeout=settings.api.dispatch_timeout,
-            orphan_after=settings.webhooks.orphan_after,
+            # Both guard against a worker that is gone, whose heartbeats come real seconds
+            # apart: on a simulated clock running ``speed`` times faster they stretch with it.
+            dispatch_timeout=settings.api.dispatch_timeout * speed,
+            orphan_after=settings.webhooks.orphan_after * speed,
             trunk=settings.livekit.sip_outbound_trunk or DEFAULT_TRUNK,
             trunk_calls_per_second=settings.api.trunk_calls_per_second,
             speed=speed,

@@ -68,6 +68,7 @@ class Contact:
     timezone: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None  # why it cannot be called, found before the store
+    simulate: dict[str, Any] | None = None  # --simulate: the scripted callee
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,9 @@ def _call_rows(
                 "reason": reason,
                 "campaign_id": campaign_id,
                 "metadata": json.dumps(contact.metadata, ensure_ascii=False),
+                "simulate": None
+                if contact.simulate is None
+                else json.dumps(contact.simulate, ensure_ascii=False),
                 "next_attempt_at": now if reason is None else None,
                 "api_key_id": caller.key_id,
                 "created_at": now,
