@@ -39,6 +39,15 @@ class LiveKitSettings(BaseModel):
     sip_outbound_trunk: str | None = None  # ST_... used to dial out and for warm transfers
     ringing_timeout: float = Field(default=30.0, gt=0, le=80)
 
+    def credentials(self, needed_to: str) -> tuple[str, str, str]:
+        """URL, API key and secret; ConfigError naming the first one unset."""
+        url, key, secret = self.url, self.api_key, self.api_secret
+        for name, value in (("URL", url), ("API_KEY", key), ("API_SECRET", secret)):
+            if not value:
+                raise ConfigError(f"INTAKE_LIVEKIT__{name}: needed to {needed_to}")
+        assert url and key and secret
+        return url, key.get_secret_value(), secret.get_secret_value()
+
 
 class OpenAISettings(BaseModel):
     api_key: SecretStr | None = None

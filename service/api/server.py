@@ -16,7 +16,7 @@ import uvicorn
 from service.api.app import Background, create_app
 from service.api.simulation import SimulateOptions
 from service.errors import ServiceError
-from service.scheduler.running import ServeWork, serve_work
+from service.scheduler.running import serve_work
 from service.settings import Settings
 from service.store import CallStore, utc_now
 
@@ -26,6 +26,14 @@ log = structlog.get_logger("intake.api")
 
 
 class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, listening: asyncio.Event) -> None:
+        super().__init__(config)
+        self.listening = listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.listening.set()  # the background work may start its imports now
+
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         # uvicorn raises the signal again once it has shut down, which would end the process
@@ -72,9 +80,9 @@ async def serve(
     store = await CallStore.open(
         settings.database.url, endpoints=settings.webhooks.endpoints, clock=clock
     )
-    work: ServeWork | None = None
     try:
-        work = await serve_work(settings, store, simulated=simulated)
+        listening = asyncio.Event()
+        work = serve_work(settings, store, simulated=simulated, listening=listening)
         app = create_app(
             settings,
             store,
@@ -91,11 +99,9 @@ async def serve(
         )
         host, port = sock.getsockname()[:2]
         log.info("api.listening", host=host, port=port, simulate=simulate is not None)
-        await _Server(config).serve(sockets=[sock])
+        await _Server(config, listening).serve(sockets=[sock])
         log.info("api.stopped")
     finally:
-        if work is not None:
-            await work.aclose()
         await store.close()
 
 

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 from service.errors import ServiceError
 
+DISPATCHING = "dispatch calls to LiveKit"  # what LiveKit's credentials are needed for
+
 
 @dataclass(frozen=True)
 class Dispatch:

@@ -20,8 +20,7 @@ import aiohttp
 import structlog
 from livekit import api
 
-from service.errors import ConfigError
-from service.scheduler.dispatch import Dispatch, DispatchError
+from service.scheduler.dispatch import DISPATCHING, Dispatch, DispatchError
 from service.settings import LiveKitSettings
 
 log = structlog.get_logger("intake.scheduler")
@@ -67,20 +66,9 @@ class LiveKitDispatcher:
     ) -> LiveKitDispatcher:
         """From INTAKE_LIVEKIT__*; ConfigError naming the variable when one is missing.
         Call it in a running event loop (the client's HTTP session belongs to it)."""
-        for name, value in (
-            ("URL", livekit.url),
-            ("API_KEY", livekit.api_key),
-            ("API_SECRET", livekit.api_secret),
-        ):
-            if not value:
-                raise ConfigError(f"INTAKE_LIVEKIT__{name}: needed to dispatch calls to LiveKit")
-        assert livekit.api_key is not None and livekit.api_secret is not None
+        url, key, secret = livekit.credentials(DISPATCHING)
         lkapi = api.LiveKitAPI(
-            livekit.url,
-            livekit.api_key.get_secret_value(),
-            livekit.api_secret.get_secret_value(),
-            timeout=aiohttp.ClientTimeout(total=timeout),
-            failover=False,
+            url, key, secret, timeout=aiohttp.ClientTimeout(total=timeout), failover=False
         )
         return cls(lkapi, agent_name=livekit.agent_name, timeout=timeout)
 

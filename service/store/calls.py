@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from flows.ids import ulid
-from flows.payload import Payload, timestamp
 from service.store.clock import Clock, utc_now
 from service.store.dnc import DoNotCallList
 from service.store.engine import create_engine, migrate, unavailable_as_store_error, upsert
@@ -37,6 +36,11 @@ from service.store.schema import (
     deliveries,
 )
 from service.store_settings import EndpointSettings
+
+if TYPE_CHECKING:
+    # Imported where a payload is parsed: the model brings the answer parsers, a tenth of
+    # a second on the start of `intake serve`, which parses none until a call ends.
+    from flows.payload import Payload
 
 
 async def request_status(conn: AsyncConnection, call_id: str) -> str | None:
@@ -319,6 +323,8 @@ class CallStore:
         real payload, should it still come (from a worker's spool), supersedes it. The
         staleness is checked again in the UPDATE, so a heartbeat that lands meanwhile wins.
         """
+        from flows.payload import Payload, timestamp
+
         now = self._clock()
         cutoff = now - stale_after
         stale = (calls.c.state == LIVE) & (calls.c.heartbeat_at < cutoff)
@@ -362,6 +368,8 @@ class CallStore:
         """The final payload of a finished call; None if unknown or still live."""
         async with self._engine.connect() as conn:
             text = await conn.scalar(select(calls.c.payload).where(calls.c.call_id == call_id))
+        from flows.payload import Payload
+
         return None if text is None else Payload.model_validate_json(text)
 
     async def _queue(self, conn: AsyncConnection, call_id: str, flow: str, now: datetime) -> None:
