@@ -445,10 +445,17 @@ async def test_progress_and_payload_reach_the_store(tmp_path: Path) -> None:
             await live.asked("contact.phone")
             call_id = live.call.info.call_id
             assert await store.get_payload(call_id) is None  # live: progress only
-            await asyncio.sleep(0.1)  # the step's write is in flight
-            with sqlite3.connect(tmp_path / "calls.db") as db:
-                rows = db.execute("select step_id from call_steps where call_id = ?", (call_id,))
-                assert [step for (step,) in rows] == ["patient"]
+
+            def steps() -> list[str]:
+                with sqlite3.connect(tmp_path / "calls.db") as db:
+                    query = "select step_id from call_steps where call_id = ?"
+                    return [step for (step,) in db.execute(query, (call_id,))]
+
+            for _ in range(100):  # the step's write is in flight, in the background
+                if steps():
+                    break
+                await asyncio.sleep(0.05)
+            assert steps() == ["patient"]
             live.call.hangup()
             payload = await result(task)
         assert payload is not None
