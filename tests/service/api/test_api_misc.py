@@ -126,7 +126,7 @@ async def test_metrics(api: Api, payload: MakePayload) -> None:
                 next_attempt_at=at,
             )
         )
-    await api.get("/v1/calls/call_01J0000000000000000000000")  # a 404, timed like the others
+    await api.get("/v1/calls/call_01J00000000000000000000000")  # a 404, timed like the others
     response = await api.client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -167,3 +167,34 @@ async def test_background_work_runs_for_the_apps_lifetime(tmp_path: Path, store_
             await asyncio.sleep(0)
             assert events == ["started"]
         assert events == ["started", "stopped"]
+
+
+async def test_text_the_store_cannot_keep_never_reaches_it(api: Api) -> None:
+    """NUL (which PostgreSQL text refuses) and lone surrogates are refused or made
+    printable at the boundary: a 4xx, or a blocked contact, never a 5xx."""
+    feedback = "customer_feedback"
+    named = {"flow": feedback, "contacts": [{"to": "+14155550101"}]}
+    assert error(await api.post("/v1/campaigns", json=named | {"name": "a\x00"})) == (
+        422,
+        "invalid_request",
+    )
+    odd = [{"to": "+1415\x005550101", "metadata": {"k\x00": "v\x00"}}]
+    created = await api.post("/v1/campaigns", json={"name": "n", "flow": feedback, "contacts": odd})
+    assert created.json()["counts"]["blocked"] == 1
+    call = await api.call(metadata={"a\x00": "\x00"})
+    assert (await api.get(f"/v1/calls/{call['id']}")).json()["metadata"] == {"a\x00": "\x00"}
+    assert error(await api.get("/v1/calls/call_%00")) == (404, "not_found")
+    assert error(await api.get("/v1/campaigns/cmp_%00/results")) == (404, "not_found")
+    filtered = await api.get("/v1/calls", params={"flow": "a\x00", "campaign_id": "c\x00"})
+    assert error(filtered) == (422, "invalid_request")
+    keyed = await api.post(
+        "/v1/calls",
+        json={"to": "+14155550101", "flow": feedback},
+        headers={"Idempotency-Key": "\x7f"},
+    )
+    assert error(keyed) == (422, "invalid_request")
+    surrogate = b'{"name": "x", "flow": "customer_feedback", "contacts": [{"to": "\\ud800"}]}'
+    raw = await api.post(
+        "/v1/campaigns", content=surrogate, headers={"content-type": "application/json"}
+    )
+    assert error(raw) == (422, "invalid_request")
