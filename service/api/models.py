@@ -83,6 +83,18 @@ class _Request(BaseModel):
 
 
 class CallCreate(_Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "to": "+14155550123",
+                    "flow": "customer_feedback",
+                    "metadata": {"ticket": "T-1"},
+                }
+            ]
+        }
+    )
+
     to: Annotated[str, Field(description="E.164, or national form in the default region")]
     flow: Text
     from_: Annotated[str | None, Field(alias="from", description="the calling number")] = None
@@ -165,6 +177,22 @@ class CampaignOptions(_Request):
 
 
 class CampaignCreate(CampaignOptions):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "spring follow-up",
+                    "flow": "customer_feedback",
+                    "contacts": [
+                        {"to": "+14155550123", "metadata": {"ticket": "T-1"}},
+                        {"to": "(212) 555-0188", "timezone": "America/New_York"},
+                    ],
+                    "window": {"start": "09:00", "end": "20:00", "days": ["mon", "tue"]},
+                }
+            ]
+        }
+    )
+
     contacts: Annotated[list[ContactIn], Field(min_length=1)]
 
 
