@@ -32,10 +32,11 @@ from service.api.simulation import SimulateOptions
 from service.settings import Settings, flow_catalog
 from service.store import CallStore
 from service.store.api_keys import ApiKeys
+from service.store.call_rows import zones_of
 from service.store.campaigns import Campaigns
 from service.store.clock import Clock
 from service.store.dnc import DoNotCallList
-from service.store.requests import CallRequests, zones_of
+from service.store.requests import CallRequests
 
 Background = Callable[[asyncio.Event], Awaitable[None]]
 TITLE = "intake"
