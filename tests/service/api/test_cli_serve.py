@@ -193,9 +193,24 @@ def test_the_serve_path_never_imports_livekit_agents(tmp_path: Path) -> None:
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_alembic_is_left_until_a_store_needs_migrating() -> None:
-    probe = "import sys, service.cli, service.api.server; print('alembic' in sys.modules)"
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+def test_alembic_is_left_until_a_store_needs_migrating(tmp_path: Path) -> None:
+    probe = (
+        "import asyncio, sys\n"
+        "from service.store import CallStore\n"
+        "async def main():\n"
+        "    async with await CallStore.open(sys.argv[1]):\n"
+        "        pass\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n"
     )
-    assert done.stdout.strip() == "False"
+    url = f"sqlite:///{tmp_path}/intake.db"
+
+    def opened() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, url], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert opened() == "True"  # a new file: migrated
+    assert opened() == "False"  # at the newest revision already: alembic never loads
