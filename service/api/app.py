@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
+import phonenumbers
 import structlog
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -22,6 +23,7 @@ from service.api.flow_index import FlowIndex
 from service.api.limits import BodyLimit
 from service.api.metrics import ApiMetrics, TimedRequests
 from service.api.models import CallCreate, CampaignCreate, CampaignUpload
+from service.api.numbers import e164
 from service.api.results import ResultLine
 from service.api.routes_calls import calls_router
 from service.api.routes_campaigns import campaigns_router
@@ -30,6 +32,7 @@ from service.api.simulation import SimulateOptions
 from service.settings import Settings, flow_catalog
 from service.store import CallStore
 from service.store.api_keys import ApiKeys
+from service.store.call_rows import zones_of
 from service.store.campaigns import Campaigns
 from service.store.clock import Clock
 from service.store.dnc import DoNotCallList
@@ -73,7 +76,7 @@ def create_app(
         title=TITLE,
         description=DESCRIPTION,
         version="1",
-        lifespan=_lifespan(background, context),
+        lifespan=_lifespan(background, context, warm := asyncio.Event()),
     )
     auth = authenticator(context.keys)
     app.include_router(health_router(context))
@@ -86,6 +89,7 @@ def create_app(
     app.add_middleware(BodyLimit, json_bytes=api.max_body_bytes, upload_bytes=api.max_csv_bytes)
     app.add_middleware(TimedRequests, metrics=context.metrics)
     app.state.context = context
+    app.state.warm = warm  # set once the warm-up has run
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -96,13 +100,17 @@ def _options(simulate: SimulateOptions | bool) -> SimulateOptions | None:
     return SimulateOptions() if simulate else None
 
 
-def _lifespan(background: Sequence[Background], context: ApiContext) -> Callable[[FastAPI], Any]:
+def _lifespan(
+    background: Sequence[Background], context: ApiContext, warm: asyncio.Event
+) -> Callable[[FastAPI], Any]:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         tasks = [asyncio.ensure_future(work(stop)) for work in background]
-        # the flow specs load now, beside the first requests, not in the first call's path
-        warm_up = asyncio.ensure_future(asyncio.to_thread(context.flows.specs))
+        # the flow specs and phone metadata load now, beside the first requests, not in the
+        # first call's path
+        warm_up = asyncio.ensure_future(asyncio.to_thread(_warm_up, context))
+        warm_up.add_done_callback(lambda _done: warm.set())
         try:
             yield
         finally:
@@ -114,6 +122,15 @@ def _lifespan(background: Sequence[Background], context: ApiContext) -> Callable
             await context.requests.close()
 
     return lifespan
+
+
+def _warm_up(context: ApiContext) -> None:
+    context.flows.specs()
+    example = phonenumbers.example_number(context.settings.default_region)
+    if example is not None:
+        number = e164(phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164), "")
+        if number is not None:
+            zones_of(number, None)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -36,8 +36,9 @@ def check(
     """A contact to call, or one blocked with the reason (an invalid number or time zone,
     or under ``--simulate`` an invalid scripted callee, checked by ``scripts``)."""
     number, zone = e164(to, region), timezone or None
-    if number is None:
-        return Contact(to, None, metadata, INVALID_NUMBER)
+    if number is None:  # kept as given, but printable: it is shown back, and stored
+        shown = "".join(character if character.isprintable() else "?" for character in to)
+        return Contact(shown[:64], None, metadata, INVALID_NUMBER)
     if zone is not None and not valid_zone(zone):
         return Contact(number, None, metadata, UNKNOWN_ZONE)
     if simulate is not None and scripts is not None:

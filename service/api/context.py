@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from service.api.errors import ApiError
 from service.api.flow_index import FlowIndex
 from service.api.metrics import ApiMetrics
 from service.api.simulation import SimulateOptions
@@ -29,6 +31,17 @@ class ApiContext:
     flows: FlowIndex
     metrics: ApiMetrics
     simulate: SimulateOptions | None  # None: dialled calls go to LiveKit
+
+
+CALL_ID = re.compile(r"call_[0-9A-HJKMNP-TV-Z]{26}")
+CAMPAIGN_ID = re.compile(r"cmp_[0-9A-HJKMNP-TV-Z]{26}")
+
+
+def require_id(value: str, shape: re.Pattern[str], what: str) -> str:
+    """An id of the right shape; 404 at once for any other (never sent to the store)."""
+    if shape.fullmatch(value) is None:
+        raise ApiError(404, "not_found", f"no such {what}")
+    return value
 
 
 def json_response(model: BaseModel, status: int = 200) -> Response:

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from service.store.errors import (
     ConflictError,
@@ -113,10 +114,12 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return error_response(422, "invalid_request", validation_message(list(exc.errors())))
 
-    async def http_error(_request: Request, exc: Exception) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         status, code = _BY_STATUS.get(exc.status_code, (exc.status_code, "invalid_request"))
         headers = dict(exc.headers or {})
+        if status == 405:  # Starlette names the methods of one route of the path only
+            headers["Allow"] = ", ".join(_allowed(request))
         message = {
             401: "a valid API key is needed: Authorization: Bearer <key>",
             404: "no such resource",
@@ -154,6 +157,14 @@ def install(app: FastAPI) -> None:
     ):
         app.add_exception_handler(error, store_error)
     app.add_exception_handler(Exception, internal)
+
+
+def _allowed(request: Request) -> list[str]:
+    def fits(method: str) -> bool:
+        scope = dict(request.scope, method=method)
+        return any(route.matches(scope)[0] is Match.FULL for route in request.app.routes)
+
+    return [method for method in ("DELETE", "GET", "HEAD", "POST", "PUT") if fits(method)]
 
 
 # Documented on every route, so the OpenAPI schema describes what is really answered.

@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 
 from service.scheduler.rules import DAYS, DEFAULT_WINDOW, RetryPolicy, Window
 from service.store.campaigns import CampaignRecord
@@ -14,7 +22,17 @@ from service.store.requests import CallRecord
 
 CallStatus = Literal["queued", "dialing", "in_progress", "ended", "cancelled", "blocked"]
 CampaignStatus = Literal["running", "paused", "cancelled", "done"]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _no_control_characters(value: str) -> str:
+    # PostgreSQL cannot store NUL in text, and no name needs a control character.
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_control_characters)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # the same, as a pattern for query parameters
 
 
 def _window_schema(*, required: bool) -> dict[str, Any]:
@@ -44,7 +62,19 @@ def _window_schema(*, required: bool) -> dict[str, Any]:
     return schema
 
 
-WindowIn = Annotated[Window, WithJsonSchema(_window_schema(required=False))]
+def _times_as_text(value: Any) -> Any:
+    """Window would read a number as seconds since midnight UTC (a time with a zone, which
+    its bounds check cannot compare): only HH:MM text is a time of day here."""
+    if isinstance(value, dict):
+        for name in ("start", "end"):
+            if name in value and not isinstance(value[name], str):
+                raise ValueError(f"{name}: expected a time of day as HH:MM, such as 09:00")
+    return value
+
+
+WindowIn = Annotated[
+    Window, BeforeValidator(_times_as_text), WithJsonSchema(_window_schema(required=False))
+]
 WindowOut = Annotated[Window, WithJsonSchema(_window_schema(required=True))]
 
 
@@ -53,6 +83,18 @@ class _Request(BaseModel):
 
 
 class CallCreate(_Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "to": "+14155550123",
+                    "flow": "customer_feedback",
+                    "metadata": {"ticket": "T-1"},
+                }
+            ]
+        }
+    )
+
     to: Annotated[str, Field(description="E.164, or national form in the default region")]
     flow: Text
     from_: Annotated[str | None, Field(alias="from", description="the calling number")] = None
@@ -139,6 +181,22 @@ class CampaignOptions(_Request):
 
 
 class CampaignCreate(CampaignOptions):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "spring follow-up",
+                    "flow": "customer_feedback",
+                    "contacts": [
+                        {"to": "+14155550123", "metadata": {"ticket": "T-1"}},
+                        {"to": "(212) 555-0188", "timezone": "America/New_York"},
+                    ],
+                    "window": {"start": "09:00", "end": "20:00", "days": ["mon", "tue"]},
+                }
+            ]
+        }
+    )
+
     contacts: Annotated[list[ContactIn], Field(min_length=1)]
 
 

@@ -13,16 +13,15 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from service.api.auth import SECURITY, caller_of
-from service.api.context import ApiContext, json_response
+from service.api.context import CALL_ID, ApiContext, json_response, require_id
 from service.api.errors import invalid, parse_error, responses
-from service.api.models import CallCreate, CallOut, CallPage, CallStatus
+from service.api.models import PRINTABLE, CallCreate, CallOut, CallPage, CallStatus
 from service.api.numbers import e164
 from service.api.simulation import NOT_SIMULATING, script_check
 from service.scheduler.zones import valid_zone
 from service.store.api_keys import Caller
 from service.store.requests import CallFilter, Idempotency, NewCall
 
-CALL_ID = r"^call_[0-9A-HJKMNP-TV-Z]{26}$"
 IDEMPOTENCY_KEY_LENGTH = 200
 CREATE_CALL = {
     "requestBody": {
@@ -100,10 +99,10 @@ def calls_router(ctx: ApiContext, auth: Callable[..., Awaitable[Caller]]) -> API
     )
     async def list_calls(
         status: CallStatus | None = None,
-        flow: Annotated[str | None, Query(max_length=200)] = None,
-        campaign_id: Annotated[str | None, Query(max_length=64)] = None,
+        flow: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
+        campaign_id: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        cursor: Annotated[str | None, Query(pattern=CALL_ID)] = None,
+        cursor: Annotated[str | None, Query(pattern=f"^{CALL_ID.pattern}$")] = None,
     ) -> Response:
         page = await ctx.requests.list_calls(
             CallFilter(status, flow, campaign_id), limit=limit, cursor=cursor
@@ -120,7 +119,8 @@ def calls_router(ctx: ApiContext, auth: Callable[..., Awaitable[Caller]]) -> API
         summary="A call",
     )
     async def get_call(call_id: str) -> Response:
-        return json_response(CallOut.of(await ctx.requests.get(call_id)))
+        call = await ctx.requests.get(require_id(call_id, CALL_ID, "call"))
+        return json_response(CallOut.of(call))
 
     @router.post(
         "/{call_id}/cancel",
@@ -130,7 +130,8 @@ def calls_router(ctx: ApiContext, auth: Callable[..., Awaitable[Caller]]) -> API
         summary="Cancel a queued call",
     )
     async def cancel_call(call_id: str) -> Response:
-        return json_response(CallOut.of(await ctx.requests.cancel(call_id)))
+        call = await ctx.requests.cancel(require_id(call_id, CALL_ID, "call"))
+        return json_response(CallOut.of(call))
 
     return router
 
@@ -138,8 +139,8 @@ def calls_router(ctx: ApiContext, auth: Callable[..., Awaitable[Caller]]) -> API
 def _idempotency(key: str | None, body: CallCreate) -> Idempotency | None:
     if key is None:
         return None
-    if not 0 < len(key) <= IDEMPOTENCY_KEY_LENGTH:
-        raise invalid(f"Idempotency-Key: 1 to {IDEMPOTENCY_KEY_LENGTH} characters")
+    if not 0 < len(key) <= IDEMPOTENCY_KEY_LENGTH or not key.isprintable():
+        raise invalid(f"Idempotency-Key: 1 to {IDEMPOTENCY_KEY_LENGTH} printable characters")
     canonical = json.dumps(
         body.model_dump(mode="json", by_alias=True, exclude_unset=True), sort_keys=True
     )

@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response, StreamingResponse
 
 from service.api.contacts import check, from_csv_rows, read_csv
-from service.api.context import ApiContext, json_response
+from service.api.context import CAMPAIGN_ID, ApiContext, json_response, require_id
 from service.api.errors import ApiError, invalid, parse_error, responses
 from service.api.limits import MULTIPART
 from service.api.models import CampaignCreate, CampaignOptions, CampaignOut
@@ -81,21 +81,25 @@ def campaigns_router(ctx: ApiContext, auth: Callable[..., Awaitable[Caller]]) ->
     async def get_campaign(campaign_id: str) -> Response:
         """The campaign with its calls counted by status (an ended call under its
         payload's status); ``done`` once no call is queued, dialling or in progress."""
-        return json_response(CampaignOut.of(await ctx.campaigns.get(campaign_id)))
+        campaign = await ctx.campaigns.get(require_id(campaign_id, CAMPAIGN_ID, "campaign"))
+        return json_response(CampaignOut.of(campaign))
 
     @router.post("/{campaign_id}/pause", response_model=CampaignOut, responses=responses(404, 409))
     async def pause_campaign(campaign_id: str) -> Response:
         """No more calls start until it is resumed; calls under way finish."""
-        return json_response(CampaignOut.of(await ctx.campaigns.pause(campaign_id)))
+        campaign = await ctx.campaigns.pause(require_id(campaign_id, CAMPAIGN_ID, "campaign"))
+        return json_response(CampaignOut.of(campaign))
 
     @router.post("/{campaign_id}/resume", response_model=CampaignOut, responses=responses(404, 409))
     async def resume_campaign(campaign_id: str) -> Response:
-        return json_response(CampaignOut.of(await ctx.campaigns.resume(campaign_id)))
+        campaign = await ctx.campaigns.resume(require_id(campaign_id, CAMPAIGN_ID, "campaign"))
+        return json_response(CampaignOut.of(campaign))
 
     @router.post("/{campaign_id}/cancel", response_model=CampaignOut, responses=responses(404, 409))
     async def cancel_campaign(campaign_id: str) -> Response:
         """Its queued calls are cancelled; calls under way finish."""
-        return json_response(CampaignOut.of(await ctx.campaigns.cancel(campaign_id)))
+        campaign = await ctx.campaigns.cancel(require_id(campaign_id, CAMPAIGN_ID, "campaign"))
+        return json_response(CampaignOut.of(campaign))
 
     @router.get(
         "/{campaign_id}/results",
@@ -103,6 +107,7 @@ def campaigns_router(ctx: ApiContext, auth: Callable[..., Awaitable[Caller]]) ->
         responses={200: RESULTS, **responses(404)},
     )
     async def campaign_results(campaign_id: str, request: Request) -> Response:
+        campaign_id = require_id(campaign_id, CAMPAIGN_ID, "campaign")
         campaign = await ctx.campaigns.get(campaign_id)  # 404 before the stream starts
         batches = ctx.campaigns.result_batches(campaign_id)
         if wants_csv(request.headers.get("accept")):

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from starlette.responses import Response
 
 from service.api.context import ApiContext, json_response
@@ -39,7 +39,7 @@ def flows_router(ctx: ApiContext, auth: Callable[..., Awaitable[Caller]]) -> API
         return json_response(FlowList(items=items))
 
     @router.get("/{flow_id}", response_model=dict[str, Any], responses=responses(404))
-    async def get_flow(flow_id: str) -> Response:
+    async def get_flow(flow_id: Annotated[str, Path(examples=["patient_intake"])]) -> Response:
         """The flow's validated spec, as JSON."""
         spec = ctx.flows.get(flow_id)
         if spec is None:
@@ -47,6 +47,9 @@ def flows_router(ctx: ApiContext, auth: Callable[..., Awaitable[Caller]]) -> API
         return Response(spec.model_dump_json(by_alias=True), media_type="application/json")
 
     return router
+
+
+Number = Annotated[str, Path(description="E.164 or national form", examples=["+14155550123"])]
 
 
 def dnc_router(ctx: ApiContext, auth: Callable[..., Awaitable[Caller]]) -> APIRouter:
@@ -60,19 +63,19 @@ def dnc_router(ctx: ApiContext, auth: Callable[..., Awaitable[Caller]]) -> APIRo
         return found
 
     @router.put("/{number}", status_code=204, response_class=Response, responses=responses())
-    async def add_number(number: str) -> Response:
+    async def add_number(number: Number) -> Response:
         """Never call this number: calls to it are refused, campaign contacts blocked."""
         await ctx.dnc.add(normalised(number), source="api")
         return Response(status_code=204)
 
     @router.delete("/{number}", status_code=204, response_class=Response, responses=responses())
-    async def remove_number(number: str) -> Response:
+    async def remove_number(number: Number) -> Response:
         """Take the number off the list (204 whether it was on it or not)."""
         await ctx.dnc.remove(normalised(number))
         return Response(status_code=204)
 
     @router.get("/{number}", response_model=DncEntry, responses=responses(404))
-    async def get_number(number: str) -> Response:
+    async def get_number(number: Number) -> Response:
         """200 if the number is on the list, else 404."""
         entry = await ctx.dnc.entry(normalised(number))
         if entry is None:

@@ -3,6 +3,7 @@ and the simulated clock they describe."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,8 +28,10 @@ class SimulateOptions:
     now: datetime | None = None
     speed: float = 1.0
 
-    def clock(self, *, real: Clock = utc_now) -> SimulatedClock:
-        return SimulatedClock(self.now or real(), self.speed)
+    def clock(
+        self, *, real: Clock = utc_now, monotonic: Callable[[], float] = time.monotonic
+    ) -> SimulatedClock:
+        return SimulatedClock(self.now or real(), self.speed, monotonic=monotonic)
 
 
 def simulate_options(now: str | None, speed: float) -> SimulateOptions:

@@ -38,6 +38,13 @@ class ServeWork:
     background: list[Background]  # each runs until the event it is given is set
 
 
+def check_dispatching(settings: Settings, *, simulated: bool) -> None:
+    """ConfigError, before anything starts, when calls go to LiveKit and its credentials
+    are missing."""
+    if not simulated:
+        settings.livekit.credentials(DISPATCHING)
+
+
 def serve_work(
     settings: Settings,
     store: CallStore,
@@ -46,10 +53,8 @@ def serve_work(
     listening: asyncio.Event,
 ) -> ServeWork:
     """The scheduler (and under --simulate the deliverer) as background work, starting once
-    ``listening`` is set; ConfigError now when LiveKit's credentials are missing and the
-    calls are not simulated."""
+    ``listening`` is set (``check_dispatching`` has been called before)."""
     if simulated is None:
-        settings.livekit.credentials(DISPATCHING)
         return ServeWork([lambda stop: _schedule(settings, store, stop, listening)])
     return ServeWork([lambda stop: _simulate(settings, store, simulated, stop, listening)])
 

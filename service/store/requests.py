@@ -2,15 +2,16 @@
 
 A new call is ``queued`` (due at ``not_before`` or now; the scheduler keeps it to its
 window), or ``blocked`` when no time zone can be found for its number. A number on the
-do-not-call list is refused (DoNotCallError). Creating a call, counting it against the key's
-quota and its Idempotency-Key are one transaction: a key reused with the same body returns
-the first call, with another body ConflictError; two requests racing with one key create
-one call (the unique constraint decides on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite).
+do-not-call list is refused (DoNotCallError). Checking the list, counting the call against
+the key's quota and inserting it are one transaction: shared with the calls requested
+meanwhile (``call_writer``), or of its own when the request has an Idempotency-Key. A key
+reused with the same body returns the first call, with another body ConflictError; two
+requests racing with one key create one call (the unique constraint decides on PostgreSQL,
+``BEGIN IMMEDIATE`` on SQLite).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,9 +21,9 @@ from typing import Any
 from sqlalchemy import Row, Select, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from flows.ids import new_call_id, ulid
-from service.scheduler.zones import callee_zones
+from flows.ids import new_call_id
 from service.store.api_keys import Caller, charge_quota
+from service.store.call_rows import NO_ZONE, zones_of
 from service.store.call_writer import ON_THE_LIST, CallWriter
 from service.store.clock import Clock
 from service.store.engine import unavailable_as_store_error, upsert
@@ -38,24 +39,7 @@ from service.store.schema import (
     do_not_call,
 )
 
-NO_ZONE = "no time zone could be found for the number"
 CANCELLED_BY_REQUEST = "cancelled through the API"
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-# A number's zones come from its prefix: the same numbers and prefixes recur (retries,
-# campaigns), and the lookup costs as much as the rest of a request's checks.
-zones_of = functools.lru_cache(maxsize=65_536)(callee_zones)
-
-
-def sequential_call_ids(count: int) -> list[str]:
-    """``count`` call ids in order: a fresh ULID and its successors, so that a campaign's
-    calls sort (and its results stream) in the order its contacts were given."""
-    first = sum(_CROCKFORD.index(c) << (5 * i) for i, c in enumerate(reversed(ulid())))
-    return [
-        "call_" + "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
-        for value in range(first, first + count)
-    ]
 
 
 @dataclass(frozen=True)

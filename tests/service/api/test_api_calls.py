@@ -193,7 +193,7 @@ async def test_only_a_queued_call_can_be_cancelled(api: Api, payload: MakePayloa
     dialing = await api.call(to="+14155550125")
     await api.set_status(dialing["id"], "dialing")
     assert error(await api.post(f"/v1/calls/{dialing['id']}/cancel")) == (409, "conflict")
-    unknown = "call_01J0000000000000000000000"
+    unknown = "call_01J00000000000000000000000"
     assert error(await api.post(f"/v1/calls/{unknown}/cancel")) == (404, "not_found")
     assert error(await api.get(f"/v1/calls/{unknown}")) == (404, "not_found")
 
