@@ -19,7 +19,6 @@ from flows.collector import Collector
 from flows.fields import ListField
 from flows.intents import emergency_phrase
 from flows.payload import (
-    CallStatus,
     Direction,
     EndedReason,
     Payload,
@@ -31,6 +30,7 @@ from flows.payload import (
 )
 from flows.replies import WELCOME
 from flows.spec import ALL_TRANSFER_REASONS, FlowSpec, TransferReason
+from flows.statuses import CallStatus
 from sip.keypad import entry_length
 from sip.outcomes import DialFailure
 from sip.transfer import Transferer, TransferRequest

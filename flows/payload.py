@@ -10,17 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from flows.fields import ListField
 from flows.record import FieldState, Source, when_holds
 from flows.spec import FlowSpec, TransferReason
+from flows.statuses import CallStatus
 
-CallStatus = Literal[
-    "completed",
-    "incomplete",
-    "transferred",
-    "declined",
-    "voicemail",
-    "no_answer",
-    "busy",
-    "failed",
-]
 EndedReason = Literal[
     "completed",
     "caller_hangup",

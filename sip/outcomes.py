@@ -24,7 +24,8 @@ import aiohttp
 from livekit import api
 from livekit.protocol import sip as lsip
 
-from flows.payload import CallStatus, EndedReason, TransferOutcome
+from flows.payload import EndedReason, TransferOutcome
+from flows.statuses import CallStatus
 
 DialOutcome = Literal["answered", "busy", "no_answer", "voicemail", "failed"]
 

@@ -16,6 +16,7 @@ from sqlalchemy import Column, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from flows.statuses import CALL_STATUSES as DIAL_OUTCOMES
 from service.store.clock import Clock
 from service.store.engine import unavailable_as_store_error
 from service.store.schema import (
@@ -30,16 +31,6 @@ from service.store.schema import (
 )
 
 CALL_STATUSES = ("queued", "dialing", "in_progress", "ended", "cancelled", "blocked")
-DIAL_OUTCOMES = (
-    "completed",
-    "incomplete",
-    "transferred",
-    "declined",
-    "voicemail",
-    "no_answer",
-    "busy",
-    "failed",
-)
 DELIVERY_STATUSES = (PENDING, DELIVERED, DEAD, SUPERSEDED)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -20,6 +20,7 @@ from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from flows.ids import ulid
+from flows.statuses import CALL_STATUSES
 from service.scheduler.rules import DEFAULT_RETRY, DEFAULT_WINDOW, RetryPolicy, Window
 from service.store.api_keys import Caller, charge_quota
 from service.store.call_rows import NO_ZONE, sequential_call_ids, zones_of
@@ -43,21 +44,7 @@ RUNNING, PAUSED, DONE = "running", "paused", "done"
 ON_THE_LIST = "the number is on the do-not-call list"
 CAMPAIGN_CANCELLED = "the campaign was cancelled"
 # campaign counts: call statuses, with an ended call under its payload's status
-COUNTED = (
-    "queued",
-    "dialing",
-    "in_progress",
-    "completed",
-    "incomplete",
-    "transferred",
-    "declined",
-    "voicemail",
-    "no_answer",
-    "busy",
-    "failed",
-    "blocked",
-    "cancelled",
-)
+COUNTED = ("queued", "dialing", "in_progress", *CALL_STATUSES, "blocked", "cancelled")
 ACTIVE = (QUEUED, DIALING, IN_PROGRESS)
 CHUNK = 1000  # rows per executemany
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scheduling_support import within_rate
 
+from flows.statuses import CALL_STATUSES
 from service.scheduler.pacing import dial_spacing, slot_free, take_slot
 from service.scheduler.retries import next_dial
 from service.scheduler.rules import DAYS, DEFAULT_RETRY, Retry, RetryPolicy, Window
@@ -19,16 +20,7 @@ from service.scheduler.window import HORIZON, holds, next_opening
 from service.scheduler.zones import valid_zone
 
 ZONES = sorted(zone for zone in available_timezones() if valid_zone(zone))
-OUTCOMES = (
-    "completed",
-    "incomplete",
-    "transferred",
-    "declined",
-    "voicemail",
-    "no_answer",
-    "busy",
-    "failed",
-)
+OUTCOMES = CALL_STATUSES
 
 
 @st.composite
