@@ -107,6 +107,8 @@ def _lifespan(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         tasks = [asyncio.ensure_future(work(stop)) for work in background]
+        for task in tasks:
+            task.add_done_callback(_report_failure)
         # the flow specs and phone metadata load now, beside the first requests, not in the
         # first call's path
         warm_up = asyncio.ensure_future(asyncio.to_thread(_warm_up, context))
@@ -115,13 +117,16 @@ def _lifespan(
             yield
         finally:
             stop.set()
-            await asyncio.gather(warm_up, return_exceptions=True)
-            for outcome in await asyncio.gather(*tasks, return_exceptions=True):
-                if isinstance(outcome, BaseException):
-                    log.error("api.background_failed", error=outcome.__class__.__name__)
+            await asyncio.gather(warm_up, *tasks, return_exceptions=True)
             await context.requests.close()
 
     return lifespan
+
+
+def _report_failure(task: asyncio.Future[None]) -> None:
+    """Background work that fails is logged when it fails, not at shutdown."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("api.background_failed", error=task.exception().__class__.__name__)
 
 
 def _warm_up(context: ApiContext) -> None:

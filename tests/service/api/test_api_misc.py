@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert
+from structlog.testing import capture_logs
 
 from service.api.app import create_app
 from service.settings import Settings
@@ -163,9 +164,14 @@ async def test_background_work_runs_for_the_apps_lifetime(tmp_path: Path, store_
     async with await CallStore.open(store_url) as store:
         settings = Settings(data_dir=tmp_path)
         app = create_app(settings, store, clock=utc_now, background=[worker, failing])
-        async with app.router.lifespan_context(app):
-            await asyncio.sleep(0)
-            assert events == ["started"]
+        with capture_logs() as logs:
+            async with app.router.lifespan_context(app):
+                await asyncio.sleep(0.01)
+                assert events == ["started"]
+                assert {"event": "api.background_failed", "error": "RuntimeError"} in [
+                    {key: entry[key] for key in ("event", "error") if key in entry}
+                    for entry in logs
+                ]
         assert events == ["started", "stopped"]
 
 
