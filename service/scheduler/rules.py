@@ -39,7 +39,10 @@ class Window(_Rule):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _hh_mm(cls, value: object) -> object:
-        if isinstance(value, str) and (len(value) != 5 or value[2] != ":"):
+        # a number would be read as seconds since midnight, with a time zone: refused
+        if isinstance(value, time):
+            return value
+        if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
             raise ValueError("expected a time of day as HH:MM, such as 09:00")
         return value
 
