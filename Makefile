@@ -33,6 +33,7 @@ bench: $(BIN)/intake
 	$(BIN)/python bench/simulate_flows.py
 	$(BIN)/python bench/concurrent_calls.py
 	$(BIN)/python bench/deliveries.py
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
