@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import phonenumbers
@@ -29,6 +29,7 @@ from service.api.routes_calls import calls_router
 from service.api.routes_campaigns import campaigns_router
 from service.api.routes_misc import dnc_router, flows_router, health_router
 from service.api.simulation import SimulateOptions
+from service.scheduler.running import Background
 from service.settings import Settings, flow_catalog
 from service.store import CallStore
 from service.store.api_keys import ApiKeys
@@ -38,7 +39,6 @@ from service.store.clock import Clock
 from service.store.dnc import DoNotCallList
 from service.store.requests import CallRequests
 
-Background = Callable[[asyncio.Event], Awaitable[None]]
 TITLE = "intake"
 DESCRIPTION = (
     "Outbound calls and campaigns of data-collection flows. Every route but /healthz, /readyz"

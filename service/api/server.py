@@ -9,12 +9,12 @@ import contextlib
 import gc
 import signal
 import socket
-from collections.abc import Generator, Sequence
+from collections.abc import Generator
 
 import structlog
 import uvicorn
 
-from service.api.app import Background, create_app
+from service.api.app import create_app
 from service.api.simulation import SimulateOptions
 from service.errors import ServiceError
 from service.scheduler.running import check_dispatching, serve_work
@@ -74,7 +74,6 @@ async def serve(
     sock: socket.socket,
     *,
     simulate: SimulateOptions | None = None,
-    background: Sequence[Background] = (),
 ) -> None:
     simulated = simulate.clock() if simulate is not None else None
     clock = simulated or utc_now
@@ -92,13 +91,13 @@ async def serve(
     )
     try:
         listening = asyncio.Event()
-        work = serve_work(settings, store, simulated=simulated, listening=listening)
+        scheduling = serve_work(settings, store, simulated=simulated, listening=listening)
         app = create_app(
             settings,
             store,
             clock=clock,
             simulate=simulate or False,
-            background=[freeze_when_warm, *background, *work.background],
+            background=[freeze_when_warm, scheduling],
         )
         gc.freeze()
         config = uvicorn.Config(

@@ -3,9 +3,9 @@ the offline simulator's under ``--simulate``), and under ``--simulate`` the webh
 too, so that one process is the whole demo.
 
 The scheduler's modules (livekit-api, the flow engine that builds the payload of a call no
-worker took) are imported in a thread once the API listens: ``intake serve`` answers its
-first request in about the time FastAPI takes to import, and the scheduler follows a moment
-later. What can be checked without them (LiveKit's credentials) is checked before.
+worker took) are imported in a thread once the API listens, so they do not delay its first
+answer; the scheduler follows a moment later. What can be checked without them (LiveKit's
+credentials) is checked before anything starts.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import structlog
 
@@ -33,11 +32,6 @@ SIMULATOR_MODULES = (
 log = structlog.get_logger("intake.scheduler")
 
 
-@dataclass(frozen=True)
-class ServeWork:
-    background: list[Background]  # each runs until the event it is given is set
-
-
 def check_dispatching(settings: Settings, *, simulated: bool) -> None:
     """ConfigError, before anything starts, when calls go to LiveKit and its credentials
     are missing."""
@@ -51,12 +45,12 @@ def serve_work(
     *,
     simulated: SimulatedClock | None,
     listening: asyncio.Event,
-) -> ServeWork:
+) -> Background:
     """The scheduler (and under --simulate the deliverer) as background work, starting once
     ``listening`` is set (``check_dispatching`` has been called before)."""
     if simulated is None:
-        return ServeWork([lambda stop: _schedule(settings, store, stop, listening)])
-    return ServeWork([lambda stop: _simulate(settings, store, simulated, stop, listening)])
+        return lambda stop: _schedule(settings, store, stop, listening)
+    return lambda stop: _simulate(settings, store, simulated, stop, listening)
 
 
 async def _imported(names: tuple[str, ...], listening: asyncio.Event) -> None:
