@@ -36,10 +36,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
-import asyncpg
-from sqlalchemy.engine import make_url
+from databases import postgres_url, sqlite_url
 
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 BIN = Path(sys.executable).parent
 WARM_UP = 300
 
@@ -238,18 +236,10 @@ async def main() -> None:
         f"{'database':10} {'POST/s':>9} {'p50':>8} {'p99':>8} {'start':>7} {'fastapi':>7}"
         f" {'ratio':>6} {'csv in':>7} {'jsonl mem':>9} {'csv mem':>9}"
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        await measure("sqlite", f"sqlite:///{tmp}/bench.db", args)
-    server = os.environ.get("INTAKE_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
-    database = f"intake_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(server)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    try:
-        url = make_url(server).set(database=database).render_as_string(hide_password=False)
+    async with sqlite_url() as url:
+        await measure("sqlite", url, args)
+    async with postgres_url() as url:
         await measure("postgresql", url, args)
-    finally:
-        await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
-        await admin.close()
 
 
 if __name__ == "__main__":

@@ -22,16 +22,13 @@ import asyncio
 import contextlib
 import json
 import os
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import asyncpg
 from aiohttp import web
-from sqlalchemy.engine import make_url
+from databases import postgres_url, sqlite_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -42,7 +39,6 @@ from service.store import CallStore  # noqa: E402
 from service.store_settings import EndpointSettings  # noqa: E402
 
 SECRET = "whsec_" + "YmVuY2htYXJrLXNlY3JldC1rZXktMzJieXRlcyE="
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 EXAMPLE = {
     "job_id": "AJ_qsV4cAeZCDPF",
     "room_id": "RM_hNJarY6HwLaY",
@@ -161,18 +157,10 @@ async def main() -> None:
     print(f"{'database':10} {'stored':>10} {'delivered':>12} {'p50':>10} {'p99':>10} {'max':>10}")
     print(f"{'':10} {'':>10} {'':>12} {'(call end -> first attempt)':>32}")
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            await measure("sqlite", f"sqlite:///{tmp}/bench.db", receiver, endpoint, args)
-        server = os.environ.get("INTAKE_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
-        database = f"intake_bench_{secrets.token_hex(4)}"
-        admin = await asyncpg.connect(server)
-        await admin.execute(f'CREATE DATABASE "{database}"')
-        try:
-            url = make_url(server).set(database=database).render_as_string(hide_password=False)
+        async with sqlite_url() as url:
+            await measure("sqlite", url, receiver, endpoint, args)
+        async with postgres_url() as url:
             await measure("postgresql", url, receiver, endpoint, args)
-        finally:
-            await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
-            await admin.close()
     finally:
         await runner.cleanup()
 
