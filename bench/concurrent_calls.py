@@ -46,12 +46,12 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess, llm  # noqa: E402
 
-from flows.call import Call  # noqa: E402
-from flows.catalog import FlowCatalog  # noqa: E402
-from flows.offline import OfflineLLM  # noqa: E402
-from flows.record import Question  # noqa: E402
-from flows.runner import prepare  # noqa: E402
-from flows.simulator import (  # noqa: E402
+from flows.agent.offline import OfflineLLM  # noqa: E402
+from flows.engine.call import Call  # noqa: E402
+from flows.engine.record import Question  # noqa: E402
+from flows.spec.catalog import FlowCatalog  # noqa: E402
+from flows.testing.runner import prepare  # noqa: E402
+from flows.testing.simulator import (  # noqa: E402
     CallerAction,
     ScenarioCaller,
     SimulationOptions,

@@ -7,13 +7,13 @@ import sys
 
 from pydantic import ValidationError
 
-from flows.call import Call
+from flows.engine.call import Call
+from flows.engine.payload import Payload
+from flows.engine.record import Question
 from flows.errors import ScenarioError
-from flows.payload import Payload
-from flows.record import Question
-from flows.scenario import Keyed, Scenario, Silent, check_against
-from flows.simulator import CallerAction, HangUp, SimulationOptions, call_info, run_call
-from flows.spec import FlowSpec
+from flows.spec.flow import FlowSpec
+from flows.testing.scenario import Keyed, Scenario, Silent, check_against
+from flows.testing.simulator import CallerAction, HangUp, SimulationOptions, call_info, run_call
 from sip.transfer import ScriptedTransferer
 
 HELP = "Type your answers. '#1234' keys digits, an empty line is silence, '/hangup' hangs up."

@@ -17,8 +17,8 @@ from typing import Protocol
 
 import structlog
 
-from flows.call import Call
-from flows.payload import Payload
+from flows.engine.call import Call
+from flows.engine.payload import Payload
 from service.store.spool import SpoolEntry
 
 log = structlog.get_logger("intake.job")

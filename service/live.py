@@ -15,8 +15,8 @@ from livekit.agents.utils import http_context
 from livekit.agents.utils.misc import is_cloud
 from livekit.agents.voice import room_io
 
-from flows.agent import IntakeAgent
-from flows.catalog import FlowCatalog
+from flows.agent.root import IntakeAgent
+from flows.spec.catalog import FlowCatalog
 from service.errors import ConfigError
 from service.job import JobPorts
 from service.job_store import CallRecorder, PayloadSpool
@@ -24,7 +24,7 @@ from service.pipeline import build_pipeline
 from service.settings import Settings
 from sip.dialing import Dialer, DialRequest, LiveKitDialer
 from sip.line import RoomLine
-from sip.outcomes import DialFailure
+from sip.statuses import DialFailure
 from sip.transfer import ColdTransferer, Transferer
 from sip.warm_transfer import HUMAN_ROOM_SUFFIX, WarmTransferer
 

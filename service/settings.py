@@ -25,7 +25,7 @@ from service.errors import ConfigError
 from service.store_settings import DatabaseSettings, WebhookSettings, sqlite_url
 
 if TYPE_CHECKING:  # specs load when a command needs flows, not for every start-up
-    from flows.catalog import FlowCatalog
+    from flows.spec.catalog import FlowCatalog
 
 ENV_PREFIX = "INTAKE_"
 DEFAULT_DATA_DIR = Path("data")
@@ -222,7 +222,7 @@ def _e164(value: str) -> str:
 
 def flow_catalog(settings: Settings) -> FlowCatalog:
     """The built-in flows plus those in INTAKE_FLOWS_DIR."""
-    from flows.catalog import FlowCatalog
+    from flows.spec.catalog import FlowCatalog
 
     return FlowCatalog([settings.flows_dir] if settings.flows_dir else [])
 

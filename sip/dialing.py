@@ -3,7 +3,7 @@
 The order follows LiveKit's outbound-caller example: the agent's session is started
 first (so nothing the callee says is missed), then the callee is dialed with
 ``wait_until_answered``. Whatever CreateSIPParticipant raises becomes a ``DialFailure``
-through the table in ``sip.outcomes`` (a SIP failure keeps its status code).
+through the table in ``sip.statuses`` (a SIP failure keeps its status code).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import aiohttp
 from livekit import api
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from flows import parsers
+from flows.engine import parsers
 from flows.errors import AnswerError
 from sip.errors import JobMetadataError
-from sip.outcomes import INVALID_NUMBER, REQUEST_MARGIN, DialFailure, dial_failure
+from sip.statuses import INVALID_NUMBER, REQUEST_MARGIN, DialFailure, dial_failure
 
 
 class OutboundJob(BaseModel):

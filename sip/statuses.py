@@ -24,8 +24,8 @@ import aiohttp
 from livekit import api
 from livekit.protocol import sip as lsip
 
-from flows.payload import EndedReason, TransferOutcome
-from flows.statuses import CallStatus
+from flows.engine.outcomes import CallStatus
+from flows.engine.payload import EndedReason, TransferOutcome
 
 DialOutcome = Literal["answered", "busy", "no_answer", "voicemail", "failed"]
 

@@ -20,9 +20,9 @@ import aiohttp
 import structlog
 from livekit import api
 
-from flows.payload import TransferOutcome
-from flows.spec import TransferReason
-from sip.outcomes import REQUEST_MARGIN, TransferFailure, transfer_failure, transfer_result
+from flows.engine.payload import TransferOutcome
+from flows.spec.flow import TransferReason
+from sip.statuses import REQUEST_MARGIN, TransferFailure, transfer_failure, transfer_result
 
 log = structlog.get_logger("intake.transfer")
 

@@ -7,7 +7,7 @@ moved into the caller's room (``MoveParticipant``: LiveKit Cloud only). Added he
   taken off hold, the human's leg is hung up, and the caller is told someone will call back;
 - a merge that fails (a server without ``MoveParticipant``) does the same instead of
   leaving the caller on hold with nobody coming;
-- the failure of the human's leg is kept and read with ``sip.outcomes``, so "nobody picked
+- the failure of the human's leg is kept and read with ``sip.statuses``, so "nobody picked
   up" (a ringing timeout has no SIP status) is told from "refused".
 
 This is the one module that reaches into ``WarmTransferTask``'s private members
@@ -26,9 +26,9 @@ from livekit import rtc
 from livekit.agents.beta.workflows import WarmTransferTask, WorkflowInstructions
 from livekit.agents.llm import StopResponse, ToolError
 
-from flows.payload import TransferOutcome
+from flows.engine.payload import TransferOutcome
 from sip.line import Line
-from sip.outcomes import transfer_failure
+from sip.statuses import transfer_failure
 from sip.transfer import TransferRequest
 
 log = structlog.get_logger("intake.transfer")

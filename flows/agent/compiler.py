@@ -10,8 +10,8 @@ from functools import partial
 
 from livekit.agents.beta.workflows import TaskCompletedEvent, TaskGroup
 
-from flows.call import Call
-from flows.tasks import StepTask
+from flows.agent.tasks import StepTask
+from flows.engine.call import Call
 
 
 def compile_flow(call: Call) -> TaskGroup:

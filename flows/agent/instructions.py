@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.spec import FlowSpec, StepSpec
+from flows.spec.flow import FlowSpec, StepSpec
 
 PHONE_STYLE = (
     "You are speaking on a phone call, so everything you say is read aloud. "

@@ -25,17 +25,17 @@ from livekit.agents.types import (
     NotGivenOr,
 )
 
-from flows.answers import parse_value
-from flows.collector import Collector
-from flows.errors import AnswerError
-from flows.fields import ListField, tool_suffix
-from flows.intents import (
+from flows.engine.answers import parse_value
+from flows.engine.collector import Collector
+from flows.engine.intents import (
     correction_target,
     emergency_phrase,
     wants_no_more_calls,
     wants_person,
     wants_skip,
 )
+from flows.errors import AnswerError
+from flows.spec.fields import ListField, tool_suffix
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from livekit.agents import Agent
 
-from flows.call import Call, CallEnding
-from flows.compiler import compile_flow
-from flows.instructions import welcome_instructions
-from flows.payload import EndedReason
-from flows.replies import WELCOME
-from flows.tasks import WelcomeTask
+from flows.agent.compiler import compile_flow
+from flows.agent.instructions import welcome_instructions
+from flows.agent.tasks import WelcomeTask
+from flows.engine.call import Call, CallEnding
+from flows.engine.payload import EndedReason
+from flows.engine.replies import WELCOME
 
 NO_INPUT_GOODBYE = "I haven't heard anything, so I'll end the call now. Goodbye."
 GOODBYE = "Goodbye."

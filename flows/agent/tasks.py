@@ -15,12 +15,12 @@ from typing import Any, Generic, TypeVar
 from livekit.agents import AgentTask, llm
 from livekit.agents.llm import StopResponse, ToolError
 
-from flows.call import Call, CallEnding
-from flows.instructions import step_instructions, welcome_instructions
-from flows.record import FieldState
-from flows.replies import Ask, EndCall, Escalate, Reply, StepComplete
-from flows.spec import StepSpec
-from flows.tools import step_tools, welcome_tools
+from flows.agent.instructions import step_instructions, welcome_instructions
+from flows.agent.tools import step_tools, welcome_tools
+from flows.engine.call import Call, CallEnding
+from flows.engine.record import FieldState
+from flows.engine.replies import Ask, EndCall, Escalate, Reply, StepComplete
+from flows.spec.flow import StepSpec
 
 ResultT = TypeVar("ResultT")
 

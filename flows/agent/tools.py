@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 from livekit.agents import llm
 from livekit.agents.llm import StopResponse, ToolError, function_tool
 
-from flows.call import CallEnding
+from flows.engine.call import CallEnding
+from flows.engine.replies import Reply
 from flows.errors import AnswerError
-from flows.fields import ChoiceField, FieldSpec, ListField, ScalarField, tool_suffix
-from flows.replies import Reply
+from flows.spec.fields import ChoiceField, FieldSpec, ListField, ScalarField, tool_suffix
 
 if TYPE_CHECKING:
-    from flows.tasks import FlowTask, StepTask
+    from flows.agent.tasks import FlowTask, StepTask
 
 _FORMATS = {
     "date": "a calendar date, e.g. 1980-03-05 or what they said",

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flows import parsers, readback
+from flows.engine import parsers, readback
 from flows.errors import AnswerError
-from flows.fields import (
+from flows.spec.fields import (
     AlphanumericField,
     ChoiceField,
     DateBound,

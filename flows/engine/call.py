@@ -14,11 +14,12 @@ from typing import Any, Protocol
 
 import structlog
 
-from flows.answers import AnswerContext, speak_value
-from flows.collector import Collector
-from flows.fields import ListField
-from flows.intents import emergency_phrase
-from flows.payload import (
+from flows.engine.answers import AnswerContext, speak_value
+from flows.engine.collector import Collector
+from flows.engine.intents import emergency_phrase
+from flows.engine.keypad import entry_length
+from flows.engine.outcomes import CallStatus
+from flows.engine.payload import (
     Direction,
     EndedReason,
     Payload,
@@ -28,11 +29,10 @@ from flows.payload import (
     template_summary,
     timestamp,
 )
-from flows.replies import WELCOME
-from flows.spec import ALL_TRANSFER_REASONS, FlowSpec, TransferReason
-from flows.statuses import CallStatus
-from sip.keypad import entry_length
-from sip.outcomes import DialFailure
+from flows.engine.replies import WELCOME
+from flows.spec.fields import ListField
+from flows.spec.flow import ALL_TRANSFER_REASONS, FlowSpec, TransferReason
+from sip.statuses import DialFailure
 from sip.transfer import Transferer, TransferRequest
 
 log = structlog.get_logger("intake.call")

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flows import parsers
-from flows.answers import AnswerContext, Value, parse_value
+from flows.engine import parsers
+from flows.engine.answers import AnswerContext, Value, parse_value
+from flows.engine.keypad import YES_KEY, keypad_text
+from flows.engine.questions import AGAIN, CALL_BACK, SORRY, STILL_THERE, QuestionFlow, with_prefix
+from flows.engine.record import FieldState, Question, Source
+from flows.engine.replies import WELCOME, Ask, EndCall, Escalate, Reply, StepComplete
 from flows.errors import AnswerError
-from flows.fields import KEYPAD_TYPES, FieldSpec, ListField, ScalarField
-from flows.questions import AGAIN, CALL_BACK, SORRY, STILL_THERE, QuestionFlow, with_prefix
-from flows.record import FieldState, Question, Source
-from flows.replies import WELCOME, Ask, EndCall, Escalate, Reply, StepComplete
-from flows.spec import FlowSpec, TransferReason
-from sip.keypad import YES_KEY, keypad_text
+from flows.spec.fields import KEYPAD_TYPES, FieldSpec, ListField, ScalarField
+from flows.spec.flow import FlowSpec, TransferReason
 
 
 class Collector(QuestionFlow):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from livekit import rtc
 
-from flows.fields import (
+from flows.spec.fields import (
     ChoiceField,
     DateField,
     DigitsField,

@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.fields import ListField
-from flows.record import FieldState, Source, when_holds
-from flows.spec import FlowSpec, TransferReason
-from flows.statuses import CallStatus
+from flows.engine.outcomes import CallStatus
+from flows.engine.record import FieldState, Source, when_holds
+from flows.spec.fields import ListField
+from flows.spec.flow import FlowSpec, TransferReason
 
 EndedReason = Literal[
     "completed",

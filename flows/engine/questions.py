@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from flows.answers import AnswerContext, Value, speak_value
+from flows.engine.answers import AnswerContext, Value, speak_value
+from flows.engine.keypad import keypad_prompt
+from flows.engine.record import FieldState, Question, Source, when_holds
+from flows.engine.replies import WELCOME, Ask, Reply, StepComplete
 from flows.errors import AnswerError
-from flows.fields import KEYPAD_TYPES, FieldSpec, ListField, PhoneField
-from flows.record import FieldState, Question, Source, when_holds
-from flows.replies import WELCOME, Ask, Reply, StepComplete
-from flows.spec import FlowSpec, StepSpec
-from sip.keypad import keypad_prompt
+from flows.spec.fields import KEYPAD_TYPES, FieldSpec, ListField, PhoneField
+from flows.spec.flow import FlowSpec, StepSpec
 
 SORRY = "Sorry, I didn't catch that."
 AGAIN = "Let's try that again."

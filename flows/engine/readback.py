@@ -1,7 +1,8 @@
 """How an agent reads a collected value back to the caller.
 
 TTS reads "415" as "four hundred fifteen", so digits are spelled out as words. Every rendering
-here is parsed back to the same value by :mod:`flows.parsers` (the tests check the round trips).
+here is parsed back to the same value by :mod:`flows.engine.parsers` (the tests check the
+round trips).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from datetime import date
 
 import phonenumbers
 
-from flows.parsers.contact import EMAIL_SYMBOL_NAMES
-from flows.parsers.dates import MONTH_NAMES
-from flows.parsers.number_words import ORDINALS, SCALES, TEENS, TENS, UNITS
+from flows.engine.parsers.contact import EMAIL_SYMBOL_NAMES
+from flows.engine.parsers.dates import MONTH_NAMES
+from flows.engine.parsers.number_words import ORDINALS, SCALES, TEENS, TENS, UNITS
 
 _DIGIT_WORDS = {str(value): word for word, value in UNITS.items()}
 _SMALL_WORDS = {value: word for word, value in (UNITS | TEENS | TENS).items()}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from flows.answers import Value
-from flows.fields import FieldSpec
-from flows.spec import FlowSpec, StepSpec
+from flows.engine.answers import Value
+from flows.spec.fields import FieldSpec
+from flows.spec.flow import FlowSpec, StepSpec
 
 Source = Literal["voice", "dtmf", "caller_id"]
 FieldStatus = Literal["pending", "collected", "skipped", "missing"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from flows.record import Question
-from flows.spec import TransferReason
+from flows.engine.record import Question
+from flows.spec.flow import TransferReason
 
 WELCOME = "welcome"
 

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
-from flows.documents import DocumentError, read_document, validate
 from flows.errors import SpecError, UnknownFlowError
-from flows.spec import FlowSpec
+from flows.spec.documents import DocumentError, read_document, validate
+from flows.spec.flow import FlowSpec
 
-_BUILTIN_PACKAGE = "flows.builtin"
+_BUILTIN_PACKAGE = "flows.spec.builtin"
 
 
 def parse_spec(text: str, source: str) -> FlowSpec:
@@ -68,7 +68,7 @@ class FlowCatalog:
         if key not in self._parsed:
             name = source.removeprefix("builtin:")
             text = resources.files(_BUILTIN_PACKAGE).joinpath(name).read_text(encoding="utf-8")
-            self._parsed[key] = parse_spec(text, f"flows/builtin/{name}")
+            self._parsed[key] = parse_spec(text, f"flows/spec/builtin/{name}")
         return self._parsed[key]
 
     def _file(self, path: Path) -> FlowSpec:

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from flows.fields import FieldSpec, Identifier, ListField, SpecModel, require_unique
+from flows.spec.fields import FieldSpec, Identifier, ListField, SpecModel, require_unique
 
 
 class StepSpec(SpecModel):

@@ -7,13 +7,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flows.catalog import FlowCatalog
+from flows.engine.payload import Payload
 from flows.errors import FlowError
-from flows.expect import mismatches
-from flows.payload import Payload
-from flows.scenario import Scenario, check_against, load_scenario, resolve_flow
-from flows.simulator import SimulationOptions, Transcript, simulate
-from flows.spec import FlowSpec
+from flows.spec.catalog import FlowCatalog
+from flows.spec.flow import FlowSpec
+from flows.testing.expect import mismatches
+from flows.testing.scenario import Scenario, check_against, load_scenario, resolve_flow
+from flows.testing.simulator import SimulationOptions, Transcript, simulate
 
 
 @dataclass(frozen=True)

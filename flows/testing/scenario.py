@@ -16,13 +16,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from flows import parsers
-from flows.catalog import FlowCatalog
-from flows.documents import DocumentError, read_document, validate
+from flows.engine import parsers
+from flows.engine.record import Question
 from flows.errors import AnswerError, ScenarioError
-from flows.fields import ListField
-from flows.record import Question
-from flows.spec import FlowSpec
+from flows.spec.catalog import FlowCatalog
+from flows.spec.documents import DocumentError, read_document, validate
+from flows.spec.fields import ListField
+from flows.spec.flow import FlowSpec
 
 
 class _Model(BaseModel):

@@ -19,18 +19,18 @@ from livekit.agents import AgentSession, llm
 from livekit.agents.beta.workflows.utils import DtmfEvent, dtmf_event_to_code
 from livekit.agents.testing import fake_job_context
 
-from flows.agent import IntakeAgent
-from flows.call import Call, CallEnding, CallInfo, Clock, utc_now
+from flows.agent.offline import OfflineLLM
+from flows.agent.root import IntakeAgent
+from flows.engine.call import Call, CallEnding, CallInfo, Clock, utc_now
+from flows.engine.ids import new_call_id, short_id
+from flows.engine.keypad import KeypadCollector, attach_keypad
+from flows.engine.payload import Payload
+from flows.engine.record import Question
+from flows.engine.replies import WELCOME
 from flows.errors import FlowError
-from flows.ids import new_call_id, short_id
-from flows.offline import OfflineLLM
-from flows.payload import Payload
-from flows.record import Question
-from flows.replies import WELCOME
-from flows.scenario import Keyed, Scenario, Silent, SimulatedCaller
-from flows.spec import FlowSpec
-from sip.keypad import KeypadCollector, attach_keypad
-from sip.outcomes import (
+from flows.spec.flow import FlowSpec
+from flows.testing.scenario import Keyed, Scenario, Silent, SimulatedCaller
+from sip.statuses import (
     UNANSWERED,
     WITHOUT_SIP_STATUS,
     DialFailure,
@@ -154,7 +154,7 @@ def simulated_call(
     )
 
 
-# What a real dial of each outcome would have reported (sip/outcomes.py's table): the SIP
+# What a real dial of each outcome would have reported (sip/statuses.py's table): the SIP
 # status and whether dialling again can help. A voicemail is a dial that connected.
 SIMULATED_DIAL_FAILURES: dict[DialOutcome, DialFailure] = {
     "busy": dial_failure_for_sip_status(486),

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from service.cli_context import settings_of
+from service.cli.context import settings_of
 from service.errors import ServiceError
 from service.settings import Settings, prepare_data_dir
 
 if TYPE_CHECKING:  # the store and delivery stack load only for the commands that use them
-    from flows.payload import Payload
+    from flows.engine.payload import Payload
     from service.delivery.dispatcher import Report
     from service.store import CallStore, DeliveryRecord
 

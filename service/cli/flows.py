@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from flows.errors import FlowError, SpecError
-from service.cli_context import settings_of
+from service.cli.context import settings_of
 from service.settings import flow_catalog
 
 if TYPE_CHECKING:  # flow specs load when a flows command runs, not at every start-up
-    from flows.catalog import FlowCatalog
-    from flows.fields import FieldSpec
+    from flows.spec.catalog import FlowCatalog
+    from flows.spec.fields import FieldSpec
 
 flows_app = typer.Typer(help="List, show and check flow specs.", no_args_is_help=True)
 
@@ -62,7 +62,7 @@ def show_flow(
 
 def _describe(field: FieldSpec) -> str:
     kind: str = field.type
-    from flows.fields import ListField
+    from flows.spec.fields import ListField
 
     if isinstance(field, ListField):
         kind = f"list of {field.item.type}"
@@ -80,7 +80,7 @@ def check_flows(
     files: Annotated[list[Path], typer.Argument(help="Flow spec files to validate.")],
 ) -> None:
     """Validate spec files; print every problem with its place in the file. Exit 2 if any."""
-    from flows.catalog import load_spec_file
+    from flows.spec.catalog import load_spec_file
 
     bad = 0
     for path in files:

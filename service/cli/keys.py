@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from service.cli_context import settings_of
+from service.cli.context import settings_of
 from service.errors import ServiceError
 from service.settings import Settings, prepare_data_dir
 

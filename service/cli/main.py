@@ -19,12 +19,12 @@ import structlog
 import typer
 
 from flows.errors import FlowError
-from service.cli_context import settings_of
-from service.cli_deliveries import calls_app, deliver_command, deliver_payload, deliveries_app
-from service.cli_flows import flows_app
-from service.cli_keys import keys_app
-from service.cli_serve import serve
-from service.cli_worker import worker
+from service.cli.context import settings_of
+from service.cli.deliveries import calls_app, deliver_command, deliver_payload, deliveries_app
+from service.cli.flows import flows_app
+from service.cli.keys import keys_app
+from service.cli.serve import serve
+from service.cli.worker import worker
 from service.errors import ConfigError, ServiceError
 from service.logging import configure_logging
 from service.settings import Settings, flow_catalog, load_settings
@@ -32,7 +32,7 @@ from service.settings import Settings, flow_catalog, load_settings
 if TYPE_CHECKING:
     # The simulator, and with it livekit.agents (seconds to import), loads only for the
     # commands that run calls: `intake serve` and the others start without it.
-    from flows.simulator import SimulationOptions
+    from flows.testing.simulator import SimulationOptions
 
 app = typer.Typer(
     name="intake",
@@ -52,7 +52,7 @@ app.command()(serve)
 
 
 def simulation_options(settings: Settings) -> SimulationOptions:
-    from flows.simulator import SimulationOptions
+    from flows.testing.simulator import SimulationOptions
 
     return SimulationOptions(region=settings.default_region, transfer_to=settings.transfer_to)
 
@@ -79,7 +79,7 @@ def simulate(
     ] = False,
 ) -> None:
     """Run one simulated call offline and print its payload as JSON on stdout."""
-    from flows.runner import prepare, run_prepared
+    from flows.testing.runner import prepare, run_prepared
 
     settings = settings_of(ctx)
     options = simulation_options(settings)
@@ -101,7 +101,7 @@ def test_command(
     ] = None,
 ) -> None:
     """Run scenarios that carry expect: and report each as passed or failed."""
-    from flows.runner import evaluate_scenario, scenario_files
+    from flows.testing.runner import evaluate_scenario, scenario_files
 
     settings = settings_of(ctx)
     catalog, options = flow_catalog(settings), simulation_options(settings)

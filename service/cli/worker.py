@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from service.cli_context import settings_of
+from service.cli.context import settings_of
 from service.errors import ConfigError
 from service.settings import prepare_data_dir
 

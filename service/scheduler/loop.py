@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import structlog
 
-from flows.catalog import FlowCatalog
+from flows.spec.catalog import FlowCatalog
 from service.scheduler.dispatch import Dispatch, Dispatcher, DispatchError
 from service.scheduler.payloads import UnconnectedPayloads
 from service.settings import Settings

@@ -23,14 +23,14 @@ from typing import Any
 
 import structlog
 
-from flows.call import Call, CallInfo
-from flows.catalog import FlowCatalog
-from flows.documents import Document, DocumentError, validate
+from flows.engine.call import Call, CallInfo
+from flows.engine.ids import short_id
+from flows.engine.payload import Payload
 from flows.errors import FlowError, ScenarioError
-from flows.ids import short_id
-from flows.payload import Payload
-from flows.scenario import Scenario, check_against
-from flows.spec import FlowSpec
+from flows.spec.catalog import FlowCatalog
+from flows.spec.documents import Document, DocumentError, validate
+from flows.spec.flow import FlowSpec
+from flows.testing.scenario import Scenario, check_against
 from service.errors import ServiceError
 from service.job_store import CallRecorder, Progress
 from service.scheduler.dispatch import Dispatch, DispatchError
@@ -188,8 +188,8 @@ class SimulatedDispatcher:
         return _Prepared(spec, scenario, info)
 
     async def _run(self, attempt: _Attempt) -> None:
-        await asyncio.to_thread(importlib.import_module, "flows.simulator")
-        from flows import simulator  # imported above, off the loop: this is a lookup
+        await asyncio.to_thread(importlib.import_module, "flows.testing.simulator")
+        from flows.testing import simulator  # imported above, off the loop: this is a lookup
 
         prepared = attempt.prepared
         options = simulator.SimulationOptions(

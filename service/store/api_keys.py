@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Delete, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from flows.ids import ulid
+from flows.engine.ids import ulid
 from service.store.clock import Clock
 from service.store.engine import unavailable_as_store_error, upsert
 from service.store.errors import ConflictError, NotFoundError, QuotaExceededError

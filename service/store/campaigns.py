@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from flows.ids import ulid
-from flows.statuses import CALL_STATUSES
+from flows.engine.ids import ulid
+from flows.engine.outcomes import CALL_STATUSES
 from service.scheduler.rules import DEFAULT_RETRY, DEFAULT_WINDOW, RetryPolicy, Window
 from service.store.api_keys import Caller, charge_quota
 from service.store.call_rows import NO_ZONE, sequential_call_ids, zones_of

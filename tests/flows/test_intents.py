@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.intents import (
+from flows.engine.intents import (
     correction_target,
     emergency_phrase,
     wants_no_more_calls,

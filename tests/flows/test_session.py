@@ -18,13 +18,13 @@ from livekit.agents import llm
 from livekit.agents.llm import StopResponse
 from livekit.agents.testing import fake_job_context
 
-from flows.agent import NO_MORE_CALLS_GOODBYE, IntakeAgent
-from flows.call import Call, CallEnding, CallInfo
-from flows.offline import OfflineLLM
-from flows.simulator import text_session
-from flows.spec import FlowSpec
-from flows.tasks import StepTask
-from sip.keypad import attach_keypad
+from flows.agent.offline import OfflineLLM
+from flows.agent.root import NO_MORE_CALLS_GOODBYE, IntakeAgent
+from flows.agent.tasks import StepTask
+from flows.engine.call import Call, CallEnding, CallInfo
+from flows.engine.keypad import attach_keypad
+from flows.spec.flow import FlowSpec
+from flows.testing.simulator import text_session
 from sip.transfer import ScriptedTransferer
 
 

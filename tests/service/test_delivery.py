@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
-from flows.payload import Payload
+from flows.engine.payload import Payload
 from service.delivery import Deliverer
 from service.store import CallStore
 from service.store.schema import delivery_attempts

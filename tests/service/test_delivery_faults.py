@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from flows.payload import Payload
+from flows.engine.payload import Payload
 from service.store import CallStore
 from service.store_settings import EndpointSettings
 

@@ -28,10 +28,10 @@ from livekit.agents.testing import fake_job_context
 from queued_calls import queue_call, statuses
 from sqlalchemy import select
 
-from flows.agent import IntakeAgent
-from flows.call import CallEnding
-from flows.catalog import FlowCatalog
-from flows.payload import Payload
+from flows.agent.root import IntakeAgent
+from flows.engine.call import CallEnding
+from flows.engine.payload import Payload
+from flows.spec.catalog import FlowCatalog
 from service.job import JobPorts, run_call_job
 from service.pipeline import offline_pipeline
 from service.settings import Settings

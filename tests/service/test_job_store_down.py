@@ -18,7 +18,7 @@ import structlog
 from livekit import rtc
 from sqlalchemy.engine import make_url
 
-from flows.payload import Payload
+from flows.engine.payload import Payload
 from service.catch_up import CatchUp, caught_up
 from service.settings import Settings
 from service.store import CallStore, StoreUnavailableError

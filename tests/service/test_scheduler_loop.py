@@ -20,8 +20,8 @@ from scheduling_support import (
 from sqlalchemy import func, select
 from structlog.testing import capture_logs
 
-from flows.catalog import FlowCatalog
-from flows.payload import Payload
+from flows.engine.payload import Payload
+from flows.spec.catalog import FlowCatalog
 from service.scheduler.dispatch import Dispatch, DispatchError
 from service.scheduler.loop import Scheduler
 from service.scheduler.payloads import UnconnectedPayloads

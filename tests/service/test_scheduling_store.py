@@ -25,8 +25,8 @@ from scheduling_support import (
 )
 from sqlalchemy import func, select
 
-from flows.catalog import FlowCatalog
-from flows.payload import Payload
+from flows.engine.payload import Payload
+from flows.spec.catalog import FlowCatalog
 from service.scheduler.dispatch import Dispatch, DispatchError
 from service.scheduler.payloads import UnconnectedPayloads
 from service.scheduler.rules import Retry, RetryPolicy, Window

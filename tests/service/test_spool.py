@@ -7,7 +7,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from flows.payload import Payload
+from flows.engine.payload import Payload
 from service.store import CallStore
 from service.store.spool import Spool, SpoolEntry, SpoolImport, import_spool
 from service.store_settings import EndpointSettings

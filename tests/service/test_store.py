@@ -14,7 +14,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from flows.payload import Payload
+from flows.engine.payload import Payload
 from service.store import (
     DELIVERED,
     PENDING,

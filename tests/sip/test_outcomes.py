@@ -11,7 +11,7 @@ from livekit import api
 from livekit.api.sip_service import _as_sip_error
 from livekit.protocol import sip
 
-from sip.outcomes import (
+from sip.statuses import (
     SIP_STATUSES,
     TRANSFER_REASONS,
     WITHOUT_SIP_STATUS,

@@ -18,10 +18,10 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from flows.engine.parsers.normalize import Phrases, is_word, spoken_tokens
+from flows.engine.parsers.number_words import NUMBER_WORDS
+from flows.engine.parsers.numbers import parse_number
 from flows.errors import AnswerError
-from flows.parsers.normalize import Phrases, is_word, spoken_tokens
-from flows.parsers.number_words import NUMBER_WORDS
-from flows.parsers.numbers import parse_number
 
 # One wrong letter in an eight-letter word ("plumming") scores 87.5; in a six-letter word, 83.
 _FUZZY_THRESHOLD = 85.0

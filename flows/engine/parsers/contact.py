@@ -5,8 +5,7 @@ from __future__ import annotations
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from flows.errors import AnswerError
-from flows.parsers.normalize import (
+from flows.engine.parsers.normalize import (
     Phrases,
     digits_of,
     expand_spelling,
@@ -16,7 +15,8 @@ from flows.parsers.normalize import (
     token_at,
     tokenize,
 )
-from flows.parsers.number_words import with_numerals
+from flows.engine.parsers.number_words import with_numerals
+from flows.errors import AnswerError
 
 # The longest any E.164 number can be, plus a trunk prefix some callers say.
 _MAX_PHONE_DIGITS = 17

@@ -10,8 +10,7 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
-from flows.errors import AnswerError
-from flows.parsers.normalize import (
+from flows.engine.parsers.normalize import (
     FILLERS,
     clean,
     digits_of,
@@ -19,7 +18,8 @@ from flows.parsers.normalize import (
     skip_noise,
     spoken_tokens,
 )
-from flows.parsers.number_words import NumberRun, number_runs, read_number, with_numerals
+from flows.engine.parsers.number_words import NumberRun, number_runs, read_number, with_numerals
+from flows.errors import AnswerError
 
 MONTH_NAMES = (
     "January",

@@ -6,8 +6,15 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
+from flows.engine.parsers.normalize import (
+    ACKNOWLEDGEMENTS,
+    FILLERS,
+    Phrases,
+    clean,
+    skip_noise,
+    tokenize,
+)
 from flows.errors import AnswerError
-from flows.parsers.normalize import ACKNOWLEDGEMENTS, FILLERS, Phrases, clean, skip_noise, tokenize
 
 T = TypeVar("T")
 

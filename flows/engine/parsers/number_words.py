@@ -9,7 +9,7 @@ its article). The grammar here is greedy the way callers speak:
 * "two thousand and one", "a hundred", "one point five million", "half a million",
   "two and a half thousand", "20 thousand", "thirty first" (an ordinal) are single numbers.
 
-Tokens come from :func:`flows.parsers.normalize.spoken_tokens`.
+Tokens come from :func:`flows.engine.parsers.normalize.spoken_tokens`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flows.parsers.normalize import is_numeral, token_at
+from flows.engine.parsers.normalize import is_numeral, token_at
 
 
 def _numbered(words: str, first: int, step: int = 1) -> dict[str, int]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from flows.engine.parsers.normalize import digits_of, require_length, spoken_tokens
+from flows.engine.parsers.number_words import number_runs, with_numerals
 from flows.errors import AnswerError
-from flows.parsers.normalize import digits_of, require_length, spoken_tokens
-from flows.parsers.number_words import number_runs, with_numerals
 
 _NEGATIVE = frozenset({"minus", "negative"})
 # Shorthand callers use for amounts, rewritten to the words the number grammar knows.

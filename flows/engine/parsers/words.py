@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flows.errors import AnswerError
-from flows.parsers.normalize import (
+from flows.engine.parsers.normalize import (
     FILLERS,
     is_numeral,
     is_word,
@@ -16,7 +15,8 @@ from flows.parsers.normalize import (
     strip_lead_in,
     tokenize,
 )
-from flows.parsers.number_words import with_numerals
+from flows.engine.parsers.number_words import with_numerals
+from flows.errors import AnswerError
 
 _MAX_NAME_WORDS = 6
 _LETTERS = re.compile(r"[^\W\d_]+")

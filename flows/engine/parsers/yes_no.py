@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from flows.engine.parsers.normalize import ACKNOWLEDGEMENTS, FILLERS, Phrases, skip_noise, tokenize
 from flows.errors import AnswerError
-from flows.parsers.normalize import ACKNOWLEDGEMENTS, FILLERS, Phrases, skip_noise, tokenize
 
 _STRONG_YES = Phrases.of(
     """
