@@ -12,9 +12,9 @@ from flows.engine.payload import Payload
 from flows.engine.record import Question
 from flows.errors import ScenarioError
 from flows.spec.flow import FlowSpec
+from flows.testing.callers import CallerAction, HangUp, ScriptedTransferer
 from flows.testing.scenario import Keyed, Scenario, Silent, check_against
-from flows.testing.simulator import CallerAction, HangUp, SimulationOptions, call_info, run_call
-from sip.transfer import ScriptedTransferer
+from flows.testing.simulator import SimulationOptions, call_info, run_call
 
 HELP = "Type your answers. '#1234' keys digits, an empty line is silence, '/hangup' hangs up."
 

@@ -22,25 +22,26 @@ from livekit.agents import AgentSession, JobContext
 from livekit.agents.voice.amd import AMD
 
 from flows.agent.root import IntakeAgent
-from flows.engine.call import Call, CallInfo, Clock, utc_now
+from flows.engine.call import Call, CallInfo
+from flows.engine.clock import Clock, utc_now
 from flows.engine.collector import Collector
 from flows.engine.ids import new_call_id
-from flows.engine.keypad import attach_keypad
-from flows.engine.payload import Direction, Payload
+from flows.engine.outcomes import UNANSWERED, DialFailure, Direction
+from flows.engine.payload import Payload
+from flows.engine.ports import CallRecorder, Dialer, DialRequest, Transferer
 from flows.errors import FlowError
 from flows.spec.catalog import FlowCatalog
 from flows.spec.flow import FlowSpec
 from service.call_metrics import CallMetrics
-from service.job_store import CallRecorder, PayloadSpool, Progress, record_end
+from service.job_store import PayloadSpool, Progress, record_end
 from service.pipeline import Pipeline
 from service.settings import Settings
-from sip.dialing import Dialer, DialRequest, OutboundJob, dialable, parse_job_metadata
+from sip.dialing import OutboundJob, dialable, parse_job_metadata
+from sip.dtmf import attach_keypad
 from sip.errors import SipError
 from sip.line import Line, until_someone_leaves
 from sip.routing import route_inbound, wait_for_sip_participant
 from sip.silence import SilenceWatch
-from sip.statuses import UNANSWERED, DialFailure
-from sip.transfer import Transferer
 
 log = structlog.get_logger("intake.job")
 

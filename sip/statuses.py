@@ -24,42 +24,13 @@ import aiohttp
 from livekit import api
 from livekit.protocol import sip as lsip
 
-from flows.engine.outcomes import CallStatus
-from flows.engine.payload import EndedReason, TransferOutcome
-
-DialOutcome = Literal["answered", "busy", "no_answer", "voicemail", "failed"]
-
-UNANSWERED: dict[DialOutcome, tuple[CallStatus, EndedReason]] = {
-    "busy": ("busy", "busy"),
-    "no_answer": ("no_answer", "no_answer"),
-    "voicemail": ("voicemail", "voicemail"),
-    "failed": ("failed", "error"),
-}
+from flows.engine.outcomes import DialFailure, DialOutcome, TransferFailure, TransferOutcome
 
 # livekit-api allows a dialing request its ringing timeout plus 2 s; ours adds one more second,
 # so that its own timeout normally fires first and ours bounds the whole wait whatever client
 # is passed in (one with LiveKit Cloud's failover on would replay a timed-out request up to
 # three times; the worker's has it off, service.live.sip_api).
 REQUEST_MARGIN = 3.0
-
-
-@dataclass(frozen=True)
-class DialFailure:
-    """A dial that did not connect: what it means, whether retrying can help, and why."""
-
-    outcome: DialOutcome
-    retryable: bool
-    sip_status: int | None = None
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class TransferFailure:
-    """A transfer that did not connect: the payload's outcome, and why."""
-
-    outcome: TransferOutcome
-    sip_status: int | None = None
-    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -299,3 +270,17 @@ def _sip_status(exc: BaseException) -> int | None:
 
 
 INVALID_NUMBER = DialFailure("failed", False, None, "not a valid phone number")
+
+# What a real dial of each outcome would have reported, for simulated calls that record it
+# (``intake serve --simulate``): the SIP status and whether dialling again can help. A
+# voicemail is a dial that connected.
+SIMULATED_DIAL_FAILURES: dict[DialOutcome, DialFailure] = {
+    "busy": dial_failure_for_sip_status(486),
+    "no_answer": DialFailure(
+        "no_answer",
+        WITHOUT_SIP_STATUS["ringing_timeout"].retryable,
+        None,
+        WITHOUT_SIP_STATUS["ringing_timeout"].reason,
+    ),
+    "failed": dial_failure_for_sip_status(503),
+}

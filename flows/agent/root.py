@@ -13,7 +13,7 @@ from flows.agent.compiler import compile_flow
 from flows.agent.instructions import welcome_instructions
 from flows.agent.tasks import WelcomeTask
 from flows.engine.call import Call, CallEnding
-from flows.engine.payload import EndedReason
+from flows.engine.outcomes import EndedReason
 from flows.engine.replies import WELCOME
 
 NO_INPUT_GOODBYE = "I haven't heard anything, so I'll end the call now. Goodbye."

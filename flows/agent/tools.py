@@ -8,18 +8,35 @@ be used becomes a ``ToolError`` the model can act on; the caller's words never a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from livekit.agents import llm
 from livekit.agents.llm import StopResponse, ToolError, function_tool
 
-from flows.engine.call import CallEnding
+from flows.engine.call import Call, CallEnding
 from flows.engine.replies import Reply
 from flows.errors import AnswerError
 from flows.spec.fields import ChoiceField, FieldSpec, ListField, ScalarField, tool_suffix
+from flows.spec.flow import StepSpec
 
-if TYPE_CHECKING:
-    from flows.agent.tasks import FlowTask, StepTask
+
+class ToolHost(Protocol):
+    """What a tool needs of the task that offers it (``flows.agent.tasks.FlowTask``); a
+    protocol, so that tasks import tools and not the other way round."""
+
+    @property
+    def call(self) -> Call: ...
+    def answer_for_model(self, reply: Reply) -> None: ...
+    def end(self, ending: CallEnding) -> None: ...
+
+
+class StepHost(ToolHost, Protocol):
+    """A step's task (``flows.agent.tasks.StepTask``)."""
+
+    @property
+    def step(self) -> StepSpec: ...
+    def regress_tool(self) -> Any: ...
+
 
 _FORMATS = {
     "date": "a calendar date, e.g. 1980-03-05 or what they said",
@@ -36,7 +53,7 @@ _FORMATS = {
 }
 
 
-def welcome_tools(task: FlowTask[Any]) -> list[llm.Tool | llm.Toolset]:
+def welcome_tools(task: ToolHost) -> list[llm.Tool | llm.Toolset]:
     tools: list[llm.Tool | llm.Toolset] = [
         _yes_no_tool(task),
         _person_tool(task),
@@ -47,7 +64,7 @@ def welcome_tools(task: FlowTask[Any]) -> list[llm.Tool | llm.Toolset]:
     return tools
 
 
-def step_tools(task: StepTask) -> list[llm.Tool | llm.Toolset]:
+def step_tools(task: StepHost) -> list[llm.Tool | llm.Toolset]:
     spec, step = task.call.spec, task.step
     tools: list[llm.Tool | llm.Toolset] = []
     for field in step.fields:
@@ -71,7 +88,7 @@ def step_tools(task: StepTask) -> list[llm.Tool | llm.Toolset]:
     return tools
 
 
-def _forward(task: FlowTask[Any], answer: Callable[[], Reply]) -> None:
+def _forward(task: ToolHost, answer: Callable[[], Reply]) -> None:
     try:
         reply = answer()
     except AnswerError as exc:
@@ -100,7 +117,7 @@ def _text(description: str, **extra: Any) -> dict[str, Any]:
 
 
 def _record_tool(
-    task: FlowTask[Any],
+    task: ToolHost,
     path: str,
     name: str,
     field: FieldSpec | ScalarField,
@@ -118,7 +135,7 @@ def _record_tool(
     return _tool(name, description, record, value=_text(_FORMATS[field.type]))
 
 
-def _yes_no_tool(task: FlowTask[Any]) -> llm.Tool:
+def _yes_no_tool(task: ToolHost) -> llm.Tool:
     async def answer_yes_no(raw_arguments: dict[str, object]) -> None:
         answer = str(raw_arguments.get("answer") or "")
         _forward(task, lambda: task.call.collector.answer(answer))
@@ -132,7 +149,7 @@ def _yes_no_tool(task: FlowTask[Any]) -> llm.Tool:
     )
 
 
-def _skip_tool(task: FlowTask[Any]) -> llm.Tool:
+def _skip_tool(task: ToolHost) -> llm.Tool:
     async def skip_question(raw_arguments: dict[str, object]) -> None:
         _forward(task, task.call.collector.skip)
 
@@ -143,7 +160,7 @@ def _skip_tool(task: FlowTask[Any]) -> llm.Tool:
     )
 
 
-def _person_tool(task: FlowTask[Any]) -> llm.Tool:
+def _person_tool(task: ToolHost) -> llm.Tool:
     async def transfer_to_person(raw_arguments: dict[str, object]) -> None:
         call = task.call
         if not call.can_transfer("caller_request"):
@@ -160,7 +177,7 @@ def _person_tool(task: FlowTask[Any]) -> llm.Tool:
     )
 
 
-def _no_more_calls_tool(task: FlowTask[Any]) -> llm.Tool:
+def _no_more_calls_tool(task: ToolHost) -> llm.Tool:
     async def no_more_calls(raw_arguments: dict[str, object]) -> None:
         task.call.request_no_more_calls()
         task.end(CallEnding("declined"))
@@ -174,7 +191,7 @@ def _no_more_calls_tool(task: FlowTask[Any]) -> llm.Tool:
     )
 
 
-def _emergency_tool(task: FlowTask[Any]) -> llm.Tool:
+def _emergency_tool(task: ToolHost) -> llm.Tool:
     async def report_emergency(raw_arguments: dict[str, object]) -> None:
         task.end(CallEnding("emergency"))
         raise StopResponse()  # the root agent says the safety message
@@ -186,7 +203,7 @@ def _emergency_tool(task: FlowTask[Any]) -> llm.Tool:
     )
 
 
-def _correct_tool(task: StepTask) -> llm.Tool:
+def _correct_tool(task: StepHost) -> llm.Tool:
     collector = task.call.collector
 
     async def correct_earlier_answer(raw_arguments: dict[str, object]) -> None:

@@ -9,39 +9,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
 
 from flows.engine.answers import AnswerContext, speak_value
+from flows.engine.clock import Clock, utc_now
 from flows.engine.collector import Collector
 from flows.engine.intents import emergency_phrase
 from flows.engine.keypad import entry_length
-from flows.engine.outcomes import CallStatus
-from flows.engine.payload import (
-    Direction,
-    EndedReason,
-    Payload,
-    TransferOutcome,
-    TransferReport,
-    final_fields,
-    template_summary,
-    timestamp,
-)
+from flows.engine.outcomes import CallStatus, DialFailure, Direction, EndedReason, TransferOutcome
+from flows.engine.payload import Payload, TransferReport, final_fields, template_summary, timestamp
+from flows.engine.ports import Transferer, TransferRequest
 from flows.engine.replies import WELCOME
 from flows.spec.fields import ListField
 from flows.spec.flow import ALL_TRANSFER_REASONS, FlowSpec, TransferReason
-from sip.statuses import DialFailure
-from sip.transfer import Transferer, TransferRequest
 
 log = structlog.get_logger("intake.call")
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

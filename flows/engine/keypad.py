@@ -1,5 +1,7 @@
 """The phone keypad (DTMF): collecting key presses into entries, prompts and menus per field.
 
+Pure: the room events that carry the keys are read by ``sip.dtmf``.
+
 An entry ends with ``#``, after an inter-digit timeout, or as soon as it reaches the
 longest answer the question can take (one key for a menu of up to nine options).
 livekit's ``GetDtmfTask`` wants a fixed digit count and lives only while its own task
@@ -11,8 +13,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from livekit import rtc
 
 from flows.spec.fields import (
     ChoiceField,
@@ -158,29 +158,3 @@ class KeypadCollector:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-
-
-def attach_keypad(
-    room: rtc.Room,
-    on_digits: Callable[[str], None],
-    max_length: Callable[[], int | None],
-    *,
-    inter_digit_timeout: float = DEFAULT_INTER_DIGIT_TIMEOUT,
-    on_key: Callable[[], None] = lambda: None,
-) -> KeypadCollector:
-    """Collect the caller's key presses from the room's ``sip_dtmf_received`` events.
-
-    ``on_key`` hears every press, before the entry is complete: a caller typing slowly is
-    not silent, and must not be re-prompted mid-entry."""
-    keypad = KeypadCollector(
-        lambda entry: on_digits(entry.digits),
-        max_length=max_length,
-        inter_digit_timeout=inter_digit_timeout,
-    )
-
-    def on_dtmf(event: rtc.SipDTMF) -> None:
-        on_key()
-        keypad.press(event.digit)
-
-    room.on("sip_dtmf_received", on_dtmf)
-    return keypad

@@ -7,26 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.engine.outcomes import CallStatus
+from flows.engine.outcomes import CallStatus, Direction, EndedReason, TransferOutcome
 from flows.engine.record import FieldState, Source, when_holds
 from flows.spec.fields import ListField
 from flows.spec.flow import FlowSpec, TransferReason
-
-EndedReason = Literal[
-    "completed",
-    "caller_hangup",
-    "no_input",
-    "declined",
-    "collection_failed",
-    "caller_request",
-    "emergency",
-    "voicemail",
-    "no_answer",
-    "busy",
-    "error",
-]
-TransferOutcome = Literal["connected", "no_answer", "declined", "failed"]
-Direction = Literal["inbound", "outbound"]
 
 
 class FieldReport(BaseModel):

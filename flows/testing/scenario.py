@@ -9,7 +9,6 @@ when a path has none.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,7 +16,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from flows.engine import parsers
-from flows.engine.record import Question
 from flows.errors import AnswerError, ScenarioError
 from flows.spec.catalog import FlowCatalog
 from flows.spec.documents import DocumentError, read_document, validate
@@ -160,32 +158,3 @@ def resolve_flow(
     if ref is None:
         raise ScenarioError(f"{scenario_path}: no flow: give one on the command line or as flow:")
     return catalog.load(ref)
-
-
-@dataclass
-class SimulatedCaller:
-    """Answers questions from a scenario's queues."""
-
-    scenario: Scenario
-
-    def __post_init__(self) -> None:
-        self._taken: dict[tuple[str, str], int] = {}
-
-    def reply(self, question: Question) -> str | Keyed | Silent:
-        if question.kind == "confirm":
-            return self._next("confirm", question.path, self.scenario.confirm, default="yes")
-        return self._next("answers", question.path, self.scenario.answers, default=None)
-
-    def _next(
-        self,
-        book: str,
-        path: str,
-        queues: dict[str, list[str | Keyed | Silent]],
-        default: str | None,
-    ) -> str | Keyed | Silent:
-        queue = queues.get(path)
-        if not queue:
-            return default if default is not None else Silent(silence=True)
-        taken = self._taken.get((book, path), 0)
-        self._taken[(book, path)] = taken + 1
-        return queue[min(taken, len(queue) - 1)]

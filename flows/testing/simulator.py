@@ -1,43 +1,29 @@
 """Simulated calls: the real agent, session and tasks in text mode, a scripted caller.
 
-No LiveKit server, network or keys: the job runs under livekit's ``fake_job_context``
-with an unconnected ``rtc.Room`` that receives the caller's keypad presses, and the
-offline engine stands in for the model. Silence and keypad timeouts are simulated,
-never slept.
+The call runs in the one harness (``flows.testing.harness``) with the offline engine
+standing in for the model. Silence and keypad timeouts are simulated, never slept.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
-from livekit import rtc
-from livekit.agents import AgentSession, llm
-from livekit.agents.beta.workflows.utils import DtmfEvent, dtmf_event_to_code
-from livekit.agents.testing import fake_job_context
+from livekit.agents import llm
 
-from flows.agent.offline import OfflineLLM
-from flows.agent.root import IntakeAgent
-from flows.engine.call import Call, CallEnding, CallInfo, Clock, utc_now
+from flows.engine.call import Call, CallEnding, CallInfo
+from flows.engine.clock import Clock, utc_now
 from flows.engine.ids import new_call_id, short_id
-from flows.engine.keypad import KeypadCollector, attach_keypad
+from flows.engine.outcomes import UNANSWERED, DialFailure, DialOutcome
 from flows.engine.payload import Payload
-from flows.engine.record import Question
-from flows.engine.replies import WELCOME
 from flows.errors import FlowError
 from flows.spec.flow import FlowSpec
-from flows.testing.scenario import Keyed, Scenario, Silent, SimulatedCaller
-from sip.statuses import (
-    UNANSWERED,
-    WITHOUT_SIP_STATUS,
-    DialFailure,
-    DialOutcome,
-    dial_failure_for_sip_status,
-)
-from sip.transfer import ScriptedTransferer
+from flows.testing.callers import Caller, CallerAction, HangUp, ScenarioCaller, ScriptedTransferer
+from flows.testing.harness import OfflineCall, offline_call
+from flows.testing.scenario import Keyed, Scenario
 
 MAX_TURNS = 400
 TURN_TIMEOUT = 10.0
@@ -68,54 +54,6 @@ def call_info(scenario: Scenario) -> CallInfo:
         room=f"call-{call_id.removeprefix('call_').lower()}",
         metadata=dict(scenario.metadata),
     )
-
-
-class HangUp:
-    """The caller hangs up."""
-
-
-CallerAction = str | Keyed | Silent | HangUp
-
-
-class Caller(Protocol):
-    """Plays the caller: told about the call once, then asked for each action."""
-
-    def attach(self, call: Call) -> None: ...
-
-    async def respond(self, question: Question) -> CallerAction: ...
-
-
-class ScenarioCaller:
-    """A scenario's caller: answer queues, then its interrupt and hang-up moments."""
-
-    def __init__(self, scenario: Scenario) -> None:
-        self.scenario = scenario
-        self._answers = SimulatedCaller(scenario)
-        self._interrupt: str | None = None
-        self._hangup_due = False
-
-    def attach(self, call: Call) -> None:
-        call.collector.on_settled.append(lambda state: self._after(state.path))
-        call.on_step_completed.append(self._after_step)
-
-    def _after_step(self, step_id: str) -> None:
-        if step_id == WELCOME:
-            self._after(WELCOME)
-
-    def _after(self, path: str) -> None:
-        """A field was recorded (or the welcome answered): the scenario may act next turn."""
-        if path in self.scenario.interrupt:
-            self._interrupt = self.scenario.interrupt[path]
-        if path == self.scenario.hangup_after:
-            self._hangup_due = True
-
-    async def respond(self, question: Question) -> CallerAction:
-        if self._hangup_due:
-            return HangUp()
-        if self._interrupt is not None:
-            words, self._interrupt = self._interrupt, None
-            return words
-        return self._answers.reply(question)
 
 
 async def simulate(
@@ -154,24 +92,17 @@ def simulated_call(
     )
 
 
-# What a real dial of each outcome would have reported (sip/statuses.py's table): the SIP
-# status and whether dialling again can help. A voicemail is a dial that connected.
-SIMULATED_DIAL_FAILURES: dict[DialOutcome, DialFailure] = {
-    "busy": dial_failure_for_sip_status(486),
-    "no_answer": DialFailure(
-        "no_answer",
-        WITHOUT_SIP_STATUS["ringing_timeout"].retryable,
-        None,
-        WITHOUT_SIP_STATUS["ringing_timeout"].reason,
-    ),
-    "failed": dial_failure_for_sip_status(503),
-}
-
-
-async def play(call: Call, scenario: Scenario, *, transcript: Transcript | None = None) -> Payload:
+async def play(
+    call: Call,
+    scenario: Scenario,
+    *,
+    transcript: Transcript | None = None,
+    dial_failures: Mapping[DialOutcome, DialFailure] | None = None,
+) -> Payload:
     """Play ``scenario``'s callee on ``call`` until it ends; returns its payload. An outbound
-    call is dialled first: the callee picks up (or a machine does), or the dial fails as a
-    real one would, ``call.dial_failure`` included."""
+    call is dialled first: the callee picks up (or a machine does), or the dial fails;
+    ``dial_failures`` says what a real dial would have reported for ``call.dial_failure``
+    (``sip.statuses.SIMULATED_DIAL_FAILURES``)."""
     spec = call.spec
     if call.info.direction == "outbound":
         if scenario.outcome in ("answered", "voicemail"):
@@ -179,17 +110,10 @@ async def play(call: Call, scenario: Scenario, *, transcript: Transcript | None 
         if scenario.outcome != "answered":
             if scenario.outcome == "voicemail" and spec.voicemail_message and transcript:
                 transcript("agent", spec.voicemail_message)
-            call.dial_failure = SIMULATED_DIAL_FAILURES.get(scenario.outcome)
+            call.dial_failure = (dial_failures or {}).get(scenario.outcome)
             status, reason = UNANSWERED[scenario.outcome]
             return call.finish(reason, status=status)
     return await run_call(call, ScenarioCaller(scenario), transcript=transcript)
-
-
-def text_session(model: llm.LLM[Any]) -> AgentSession[None]:
-    """A session with no audio: text in, text out, turns ended by whoever drives it."""
-    return AgentSession[None](
-        llm=model, vad=None, turn_handling={"turn_detection": "manual"}, user_away_timeout=None
-    )
 
 
 async def run_call(
@@ -204,44 +128,26 @@ async def run_call(
     ``model`` defaults to the offline engine; tests pass the OpenAI plugin here."""
     call.answered.set()
     say = transcript or (lambda _speaker, _text: None)
-    room = rtc.Room()
-    with fake_job_context(room=room, job_id=call.info.job_id) as job:
-        keypad = attach_keypad(room, call.keypad, call.keypad_entry_length)
-        session = text_session(model or OfflineLLM(call.collector))
+    async with offline_call(call, model=model) as running:
         caller.attach(call)
-        driver = _Driver(call, session, keypad, room, caller, say)
-        try:
-            await session.start(IntakeAgent(call))
-            await driver.run()
-        finally:
-            keypad.close()
-            await session.aclose()
-            # What the worker's job runner does when a job ends (removes the job's temp
-            # dir); fake_job_context leaves it to whoever runs the job.
-            await job._on_cleanup()
+        driver = _Driver(running, caller, say)
+        await running.start()
+        await driver.run()
     return call.finish("error")  # the sealed payload; "error" only if the call never ended
 
 
 class _Driver:
     """Waits for each question to be asked, then performs the caller's action."""
 
-    def __init__(
-        self,
-        call: Call,
-        session: AgentSession[None],
-        keypad: KeypadCollector,
-        room: rtc.Room,
-        caller: Caller,
-        say: Transcript,
-    ) -> None:
-        self.call, self.session, self.keypad, self.room = call, session, keypad, room
+    def __init__(self, running: OfflineCall, caller: Caller, say: Transcript) -> None:
+        self.running, self.call, self.session = running, running.call, running.session
         self.caller, self.say = caller, say
         self._changed = asyncio.Event()
         self._spoken_serial = 0
         self._answered_serial = 0
-        session.on("agent_state_changed", lambda _ev: self._changed.set())
-        session.on("conversation_item_added", self._on_item)
-        call.on_finished.append(lambda _payload: self._changed.set())
+        self.session.on("agent_state_changed", lambda _ev: self._changed.set())
+        self.session.on("conversation_item_added", self._on_item)
+        self.call.on_finished.append(lambda _payload: self._changed.set())
 
     def _on_item(self, event: object) -> None:
         item = getattr(event, "item", None)
@@ -299,10 +205,7 @@ class _Driver:
                 await self.session.run(user_input=action)
         elif isinstance(action, Keyed):
             self.say("caller", f"(keys {action.dtmf})")
-            for key in action.dtmf:
-                code = dtmf_event_to_code(DtmfEvent(key))
-                self.room.emit("sip_dtmf_received", rtc.SipDTMF(code=code, digit=key))
-            self.keypad.flush()  # the inter-digit timeout, simulated
+            self.running.press(action.dtmf)  # the inter-digit timeout, simulated
         else:
             self.say("caller", "(silence)")
             self.call.silence()

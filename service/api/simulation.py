@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from flows.engine.clock import Clock, utc_now
 from service.errors import ServiceError
 from service.scheduler.clock import SimulatedClock
-from service.store.clock import Clock, utc_now
 
 if TYPE_CHECKING:
     from flows.spec.flow import FlowSpec

@@ -22,7 +22,8 @@ NAME_LIMIT = 200
 
 
 def _with_keys(settings: Settings, work: Callable[[ApiKeys], Awaitable[T]]) -> T:
-    from service.store import CallStore, utc_now
+    from flows.engine.clock import utc_now
+    from service.store import CallStore
     from service.store.api_keys import ApiKeys
 
     prepare_data_dir(settings)  # the default SQLite file lives there

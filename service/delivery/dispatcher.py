@@ -21,6 +21,7 @@ from typing import Protocol
 import httpx
 import structlog
 
+from flows.engine.clock import Clock, utc_now
 from service.delivery.recorder import GroupRecorder
 from service.delivery.retry import parse_retry_after, retry_delay
 from service.delivery.signing import Signer
@@ -29,12 +30,10 @@ from service.store import (
     DELIVERED,
     PENDING,
     Attempt,
-    Clock,
     DeliveryResult,
     DueDelivery,
     StoreError,
     Verdict,
-    utc_now,
 )
 from service.store_settings import WebhookSettings
 

@@ -12,9 +12,10 @@ from datetime import timedelta
 import httpx
 import structlog
 
+from flows.engine.clock import Clock, utc_now
 from service.delivery.dispatcher import Deliverer, Report, pause
 from service.settings import Settings
-from service.store import CallStore, Clock, StoreError, utc_now
+from service.store import CallStore, StoreError
 from service.store.spool import Spool, import_spool
 from service.store_settings import WebhookSettings
 

@@ -14,8 +14,8 @@ from flows.engine.call import Call, CallInfo
 from flows.engine.payload import Payload, timestamp
 from flows.errors import FlowError
 from flows.spec.catalog import FlowCatalog
+from flows.testing.callers import ScriptedTransferer
 from service.scheduler.dispatch import Dispatch
-from sip.transfer import ScriptedTransferer
 
 UNKNOWN_VERSION = "unknown"
 

@@ -24,17 +24,18 @@ from typing import Any
 import structlog
 
 from flows.engine.call import Call, CallInfo
+from flows.engine.clock import Clock
 from flows.engine.ids import short_id
 from flows.engine.payload import Payload
+from flows.engine.ports import CallRecorder
 from flows.errors import FlowError, ScenarioError
 from flows.spec.catalog import FlowCatalog
 from flows.spec.documents import Document, DocumentError, validate
 from flows.spec.flow import FlowSpec
 from flows.testing.scenario import Scenario, check_against
 from service.errors import ServiceError
-from service.job_store import CallRecorder, Progress
+from service.job_store import Progress
 from service.scheduler.dispatch import Dispatch, DispatchError
-from service.store.clock import Clock
 
 log = structlog.get_logger("intake.simulated")
 
@@ -190,6 +191,7 @@ class SimulatedDispatcher:
     async def _run(self, attempt: _Attempt) -> None:
         await asyncio.to_thread(importlib.import_module, "flows.testing.simulator")
         from flows.testing import simulator  # imported above, off the loop: this is a lookup
+        from sip.statuses import SIMULATED_DIAL_FAILURES
 
         prepared = attempt.prepared
         options = simulator.SimulationOptions(
@@ -202,7 +204,9 @@ class SimulatedDispatcher:
         progress = Progress(self._store, call, self._heartbeat_interval, worker_id=SIMULATOR_ID)
         await progress.start()
         try:
-            payload = await simulator.play(call, prepared.scenario)
+            payload = await simulator.play(
+                call, prepared.scenario, dial_failures=SIMULATED_DIAL_FAILURES
+            )
         except Exception:  # a defect: the call still ends, as failed, and is settled
             call.log.exception("simulated_call.error")
             payload = call.finish("error")

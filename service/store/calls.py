@@ -17,8 +17,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from flows.engine.clock import Clock, utc_now
 from flows.engine.ids import ulid
-from service.store.clock import Clock, utc_now
 from service.store.dnc import DoNotCallList
 from service.store.engine import create_engine, migrate, unavailable_as_store_error, upsert
 from service.store.errors import StoreUnavailableError, UnknownCallError

@@ -181,7 +181,8 @@ import httpx
 import service.cli.main, service.cli.serve, service.cli.keys, service.api.server
 from service.api.app import create_app
 from service.settings import Settings
-from service.store import CallStore, utc_now
+from service.store import CallStore
+from flows.engine.clock import utc_now
 from service.store.api_keys import ApiKeys
 
 async def serve_a_little(url, data):
