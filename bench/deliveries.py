@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from flows.engine.ids import new_call_id  # noqa: E402
 from flows.engine.payload import Payload  # noqa: E402
+from service.settings import EndpointSettings  # noqa: E402
 from service.store import CallStore  # noqa: E402
-from service.store_settings import EndpointSettings  # noqa: E402
 
 SECRET = "whsec_" + "YmVuY2htYXJrLXNlY3JldC1rZXktMzJieXRlcyE="
 EXAMPLE = {

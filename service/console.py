@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from flows.engine.call import Call
 from flows.engine.payload import Payload
 from flows.engine.record import Question
-from flows.errors import ScenarioError
+from flows.errors import ScenarioError, one_line_reason
 from flows.spec.flow import FlowSpec
 from flows.testing.callers import CallerAction, HangUp, ScriptedTransferer
 from flows.testing.scenario import Keyed, Scenario, Silent, check_against
@@ -58,8 +58,7 @@ async def run_console(
     try:
         scenario = Scenario.model_validate(fields)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        raise ScenarioError(f"--{error['loc'][0]}: {error['msg']}") from None
+        raise ScenarioError(one_line_reason(exc, where=lambda loc: f"--{loc[0]}")) from None
     scenario = check_against(scenario, spec, "console", options.region)
     call = Call(
         spec,

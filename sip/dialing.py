@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from flows.engine import parsers
 from flows.engine.outcomes import DialFailure
 from flows.engine.ports import DialRequest
-from flows.errors import AnswerError
+from flows.errors import AnswerError, dotted, one_line_reason
 from sip.errors import JobMetadataError
 from sip.statuses import INVALID_NUMBER, REQUEST_MARGIN, dial_failure
 
@@ -46,9 +46,8 @@ def parse_job_metadata(raw: str) -> OutboundJob | None:
     except json.JSONDecodeError:
         raise JobMetadataError("job metadata is not JSON") from None
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "metadata"
-        raise JobMetadataError(f"job metadata {where}: {error['msg']}") from None
+        reason = one_line_reason(exc, where=lambda loc: dotted(loc) or "metadata")
+        raise JobMetadataError(f"job metadata {reason}") from None
 
 
 def dialable(number: str, region: str) -> str | DialFailure:

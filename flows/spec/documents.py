@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from flows.errors import FlowError
+
 Location = tuple[str | int, ...]
 
 
@@ -30,7 +32,7 @@ class Document:
         return self.lines.get(())
 
 
-class DocumentError(Exception):
+class DocumentError(FlowError):
     """The text is not a YAML mapping, or does not validate. ``problems`` are (where, what)."""
 
     def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:

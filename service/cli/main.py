@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Annotated
 import structlog
 import typer
 
-from flows.errors import FlowError
+from flows.errors import IntakeError
 from service.cli.context import settings_of
 from service.cli.deliveries import calls_app, deliver_command, deliver_payload, deliveries_app
 from service.cli.flows import flows_app
 from service.cli.keys import keys_app
 from service.cli.serve import serve
 from service.cli.worker import worker
-from service.errors import ConfigError, ServiceError
+from service.errors import ServiceError
 from service.logging import configure_logging
 from service.settings import Settings, flow_catalog, load_settings
 
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             print(message)
             return 0
         return _fail(message)
-    except (FlowError, ConfigError, ServiceError) as exc:
+    except IntakeError as exc:  # the one root: bad input, settings, flows, the store
         return _fail(str(exc))
     except Exception as exc:
         # A defect, not bad input: one line here, the traceback (no locals) in the log.

@@ -25,6 +25,7 @@ from flows.engine.clock import Clock, utc_now
 from service.delivery.recorder import GroupRecorder
 from service.delivery.retry import parse_retry_after, retry_delay
 from service.delivery.signing import Signer
+from service.settings import WebhookSettings
 from service.store import (
     DEAD,
     DELIVERED,
@@ -35,7 +36,6 @@ from service.store import (
     StoreError,
     Verdict,
 )
-from service.store_settings import WebhookSettings
 
 log = structlog.get_logger("intake.delivery")
 

@@ -14,10 +14,9 @@ import structlog
 
 from flows.engine.clock import Clock, utc_now
 from service.delivery.dispatcher import Deliverer, Report, pause
-from service.settings import Settings
+from service.settings import Settings, WebhookSettings
 from service.store import CallStore, StoreError
 from service.store.spool import Spool, import_spool
-from service.store_settings import WebhookSettings
 
 log = structlog.get_logger("intake.delivery")
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from flows.engine.clock import Clock, utc_now
 from flows.engine.ids import ulid
+from service.settings import EndpointSettings
 from service.store.dnc import DoNotCallList
 from service.store.engine import create_engine, migrate, unavailable_as_store_error, upsert
 from service.store.errors import StoreUnavailableError, UnknownCallError
@@ -35,7 +36,6 @@ from service.store.schema import (
     calls,
     deliveries,
 )
-from service.store_settings import EndpointSettings
 
 if TYPE_CHECKING:
     # Imported where a payload is parsed: the model brings the answer parsers, a tenth of

@@ -16,9 +16,9 @@ from standardwebhooks.webhooks import Webhook
 
 from flows.engine.payload import Payload
 from service.delivery import Deliverer
+from service.settings import WebhookSettings
 from service.store import CallStore
 from service.store.schema import delivery_attempts
-from service.store_settings import WebhookSettings
 
 if TYPE_CHECKING:
     from conftest import FakeClock, Received, WebhookReceiver

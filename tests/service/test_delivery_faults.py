@@ -21,8 +21,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from flows.engine.payload import Payload
+from service.settings import EndpointSettings
 from service.store import CallStore
-from service.store_settings import EndpointSettings
 
 if TYPE_CHECKING:
     from conftest import FakeClock, WebhookReceiver

@@ -36,11 +36,10 @@ from flows.testing.callers import ScriptedTransferer
 from flows.testing.harness import fake_job
 from service.job import JobPorts, run_call_job
 from service.pipeline import offline_pipeline
-from service.settings import Settings
+from service.settings import EndpointSettings, Settings
 from service.store import CallStore
 from service.store.schema import CANCELLED, QUEUED, calls
 from service.store.spool import SpoolEntry
-from service.store_settings import EndpointSettings
 from sip.dialing import LiveKitDialer
 from sip.line import Line, RoomLine
 from sip.transfer import ColdTransferer

@@ -26,9 +26,9 @@ from service.scheduler.dispatch import Dispatch, DispatchError
 from service.scheduler.loop import Scheduler
 from service.scheduler.payloads import UnconnectedPayloads
 from service.scheduler.rules import DAYS, Window
+from service.settings import EndpointSettings
 from service.store import CallStore
 from service.store.schema import ENDED, QUEUED, deliveries
-from service.store_settings import EndpointSettings
 
 MakePayload = Callable[..., Payload]
 HOOK = EndpointSettings.model_validate(
