@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from flows.errors import one_line_reason
+from flows.errors import AnswerError, one_line_reason
 from service.errors import ConfigError
 
 if TYPE_CHECKING:  # specs load when a command needs flows, not for every start-up
@@ -336,13 +336,12 @@ class Settings(BaseSettings):
 
 
 def _e164(value: str) -> str:
+    from flows.engine.parsers.contact import to_e164
+
     try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise ValueError(f"expected an E.164 number such as +14155550123, not {value!r}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return to_e164(value, None)
+    except AnswerError:
+        raise ValueError(f"expected an E.164 number such as +14155550123, not {value!r}") from None
 
 
 def flow_catalog(settings: Settings) -> FlowCatalog:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'"})
+from flows.engine.parsers.normalize import clean
 
 
 def normalize(text: str) -> str:
-    text = text.translate(_APOSTROPHES).lower()
+    """The parsers' own cleaning (U+2019, U+02BC and the backtick all become '), then words
+    only, padded with spaces so that every phrase can be matched as `` word ``."""
+    text = clean(text)
     text = re.sub(r"[^a-z0-9' ]+", " ", text)
     return " " + re.sub(r"\s+", " ", text).strip() + " "
 

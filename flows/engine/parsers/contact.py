@@ -55,13 +55,20 @@ def parse_phone(text: str, *, region: str = "US") -> str:
         raise AnswerError("expected a phone number with its area code")
     first_numeral = next(index for index, token in enumerate(tokens) if is_numeral(token))
     international = not _INTERNATIONAL.isdisjoint(tokens[:first_numeral])
+    return to_e164(("+" if international else "") + digits, region)
+
+
+def to_e164(number: str, region: str | None) -> str:
+    """A written number (``+1 415 555 0199``, ``(415) 555-0199``) in E.164: the one place
+    numbers are normalised, for answers, settings, scenarios and the API. ``region``
+    reads a number without a country code; None accepts only numbers with one."""
     try:
-        number = phonenumbers.parse(("+" if international else "") + digits, region)
+        parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:
         raise AnswerError("expected a phone number with its area code") from None
-    if not phonenumbers.is_valid_number(number):
+    if not phonenumbers.is_valid_number(parsed):
         raise AnswerError("expected a valid phone number with its area code")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def parse_email(text: str) -> str:
