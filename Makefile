@@ -34,6 +34,7 @@ bench: $(BIN)/intake
 	$(BIN)/python bench/concurrent_calls.py
 	$(BIN)/python bench/deliveries.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/cli_startup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -46,23 +46,21 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess, llm  # noqa: E402
 
-from flows.call import Call  # noqa: E402
-from flows.catalog import FlowCatalog  # noqa: E402
-from flows.offline import OfflineLLM  # noqa: E402
-from flows.record import Question  # noqa: E402
-from flows.runner import prepare  # noqa: E402
-from flows.simulator import (  # noqa: E402
+from flows.agent.offline import OfflineLLM  # noqa: E402
+from flows.engine.call import Call  # noqa: E402
+from flows.engine.record import Question  # noqa: E402
+from flows.spec.catalog import FlowCatalog  # noqa: E402
+from flows.testing.callers import (  # noqa: E402
     CallerAction,
     ScenarioCaller,
-    SimulationOptions,
-    call_info,
-    run_call,
+    ScriptedTransferer,
 )
+from flows.testing.runner import prepare  # noqa: E402
+from flows.testing.simulator import SimulationOptions, call_info, run_call  # noqa: E402
 from service.logging import configure_logging  # noqa: E402
 from service.settings import Settings, load_settings  # noqa: E402
 from service.worker import FULL, call_load, load_plugins, prepare_gc_for_calls, prewarm  # noqa: E402
 from service.worker_run import CLOSE_TIMEOUT, PRELOAD_LOCAL_INFERENCE  # noqa: E402
-from sip.transfer import ScriptedTransferer  # noqa: E402
 
 SCENARIO = ROOT / "examples/scenarios/patient_intake/full_intake.yaml"
 STT, LLM, TTS = 0.200, 0.300, 0.200

@@ -11,12 +11,11 @@ from livekit import api
 from livekit.api.sip_service import _as_sip_error
 from livekit.protocol import sip
 
-from sip.outcomes import (
+from flows.engine.outcomes import DialFailure, TransferFailure
+from sip.statuses import (
     SIP_STATUSES,
     TRANSFER_REASONS,
     WITHOUT_SIP_STATUS,
-    DialFailure,
-    TransferFailure,
     cause_of,
     dial_failure,
     transfer_failure,
