@@ -336,7 +336,7 @@ class Settings(BaseSettings):
 
 
 def _e164(value: str) -> str:
-    from flows.engine.parsers.contact import to_e164
+    from flows.engine.phones import to_e164
 
     try:
         return to_e164(value, None)

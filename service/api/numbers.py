@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.engine.parsers.contact import to_e164
+from flows.engine.phones import to_e164
 from flows.errors import AnswerError
 
 LONGEST = 64  # characters of input considered at all; no real number comes close

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from flows.engine.parsers.normalize import (
@@ -16,6 +15,7 @@ from flows.engine.parsers.normalize import (
     tokenize,
 )
 from flows.engine.parsers.number_words import with_numerals
+from flows.engine.phones import to_e164
 from flows.errors import AnswerError
 
 # The longest any E.164 number can be, plus a trunk prefix some callers say.
@@ -56,19 +56,6 @@ def parse_phone(text: str, *, region: str = "US") -> str:
     first_numeral = next(index for index, token in enumerate(tokens) if is_numeral(token))
     international = not _INTERNATIONAL.isdisjoint(tokens[:first_numeral])
     return to_e164(("+" if international else "") + digits, region)
-
-
-def to_e164(number: str, region: str | None) -> str:
-    """A written number (``+1 415 555 0199``, ``(415) 555-0199``) in E.164: the one place
-    numbers are normalised, for answers, settings, scenarios and the API. ``region``
-    reads a number without a country code; None accepts only numbers with one."""
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException:
-        raise AnswerError("expected a phone number with its area code") from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise AnswerError("expected a valid phone number with its area code")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def parse_email(text: str) -> str:
