@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flows import parsers
 from flows.errors import AnswerError
+from sip.dispatch import InboundDispatch
 from sip.errors import JobMetadataError
 from sip.outcomes import INVALID_NUMBER, REQUEST_MARGIN, DialFailure, dial_failure
 
@@ -35,12 +36,17 @@ class OutboundJob(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-def parse_job_metadata(raw: str) -> OutboundJob | None:
-    """None for an inbound call (no metadata); raises JobMetadataError when it is malformed."""
+def parse_job_metadata(raw: str) -> OutboundJob | InboundDispatch | None:
+    """An outbound call's job; an inbound call's flow from a provisioned dispatch rule
+    (``"direction": "inbound"``); None for an inbound call dispatched without metadata.
+    Raises JobMetadataError when it is malformed."""
     if not raw.strip():
         return None
     try:
-        return OutboundJob.model_validate(json.loads(raw))
+        data = json.loads(raw)
+        if isinstance(data, dict) and data.get("direction") == "inbound":
+            return InboundDispatch.model_validate(data)
+        return OutboundJob.model_validate(data)
     except json.JSONDecodeError:
         raise JobMetadataError("job metadata is not JSON") from None
     except ValidationError as exc:
