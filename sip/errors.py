@@ -5,7 +5,9 @@ Tree::
     SipError                 base; ``retryable`` says whether trying again can help
     ├── JobMetadataError     an outbound job's metadata is not what the API promised
     ├── RoutingError         an inbound call matches no flow
-    └── TransferError        a transfer to a human could not be attempted
+    ├── TransferError        a transfer to a human could not be attempted
+    ├── ProvisioningError    the telephony file of ``intake provision`` is invalid or unsafe
+    └── LiveKitRefusal       LiveKit refused or failed a trunk or dispatch-rule call
 """
 
 from __future__ import annotations
@@ -25,3 +27,16 @@ class RoutingError(SipError):
 
 class TransferError(SipError):
     retryable = True
+
+
+class ProvisioningError(SipError):
+    """The telephony file is invalid or unsafe (an open trunk): fix the file."""
+
+
+class LiveKitRefusal(SipError):
+    """LiveKit refused or failed a SIP admin call. ``retryable`` when the trouble was
+    LiveKit's or the network's, not the request's."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
