@@ -127,8 +127,18 @@ def _shown(value: object) -> str:
     return str(value)
 
 
-async def apply_plan(plan: Plan, existing: Existing, port: TelephonyPort) -> AsyncIterator[str]:
-    """Make each change, saying what was done as it is done. A refusal stops the run with
+@dataclass(frozen=True)
+class Done:
+    change: Change
+    object_id: str
+
+    def describe(self) -> str:
+        change = self.change
+        return f"{PAST[change.action]} {change.kind} {change.name} ({self.object_id})"
+
+
+async def apply_plan(plan: Plan, existing: Existing, port: TelephonyPort) -> AsyncIterator[Done]:
+    """Make each change, reporting each as it is done. A refusal stops the run with
     a LiveKitRefusal naming the change; what came before it stays done (run it again)."""
     trunk_ids = {name: owned.id for name, owned in kept(existing.inbound).items()}
     for change in plan.changes:
@@ -145,7 +155,7 @@ async def apply_plan(plan: Plan, existing: Existing, port: TelephonyPort) -> Asy
             raise LiveKitRefusal(f"{what}: {exc}", retryable=exc.retryable) from None
         if change.action == "create" and change.kind == "inbound trunk":
             trunk_ids[change.name] = object_id
-        yield f"{PAST[change.action]} {change.kind} {change.name} ({object_id})"
+        yield Done(change, object_id)
 
 
 async def _carry_out(change: Change, port: TelephonyPort, trunk_id: str | None) -> str:
