@@ -1,5 +1,5 @@
 """LiveKit's SIP service for the local server: dials and transfers (trunks and dispatch
-rules are :mod:`fakes.livekit_sip_admin`'s).
+rules are :mod:`fakes.livekit_sip_trunks`' and :mod:`fakes.livekit_sip_rules`').
 
 Mixed into :class:`fakes.livekit_server.FakeLiveKitServer`, whose rooms it joins callees to
 and takes transferred callers from. Each way a dial or transfer ends is scripted by the test;
@@ -43,7 +43,7 @@ class SipService:
     """
 
     participants: dict[str, set[str]]
-    outbound_trunks: dict[str, sip.SIPOutboundTrunkInfo]  # the admin half's (livekit_sip_admin)
+    outbound_trunks: dict[str, sip.SIPOutboundTrunkInfo]  # livekit_sip_trunks.SipTrunks'
     add_participant: Callable[[str, str], None]
     _participant: Callable[[str, str], set[str]]
 

@@ -75,13 +75,16 @@ async def test_plan_apply_and_a_second_run_that_changes_nothing(
     assert writes(livekit) == []
 
 
-async def test_a_dry_run_of_a_change_changes_nothing(
-    livekit: FakeLiveKitServer,
-    env: dict[str, str],
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-) -> None:
+@pytest.fixture
+async def provisioned(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    """LiveKit already holds the example file's trunks and rules."""
     assert (await provision(capsys, str(EXAMPLE)))[0] == 0
+
+
+@pytest.mark.usefixtures("provisioned")
+async def test_a_dry_run_of_a_change_changes_nothing(
+    livekit: FakeLiveKitServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     changed = tmp_path / "telephony.yaml"
     changed.write_text(EXAMPLE.read_text().replace("krisp: true", "krisp: false"))
 
@@ -96,13 +99,10 @@ async def test_a_dry_run_of_a_change_changes_nothing(
     assert writes(livekit) == [] and stored() == before
 
 
+@pytest.mark.usefixtures("provisioned")
 async def test_export_prints_a_file_provision_takes_back(
-    livekit: FakeLiveKitServer,
-    env: dict[str, str],
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    assert (await provision(capsys, str(EXAMPLE)))[0] == 0
     code, out, err = await provision(capsys, "--export")
     assert (code, err) == (0, "")
     assert "out-secret-7" not in out and "password_env: SIP_OUTBOUND_PASSWORD" in out
