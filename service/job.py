@@ -37,6 +37,7 @@ from service.job_store import PayloadSpool, Progress, record_end
 from service.pipeline import Pipeline
 from service.settings import Settings
 from sip.dialing import OutboundJob, dialable, parse_job_metadata
+from sip.dispatch import InboundDispatch
 from sip.dtmf import attach_keypad
 from sip.line import Line, until_someone_leaves
 from sip.routing import route_inbound, wait_for_sip_participant
@@ -92,16 +93,16 @@ class _Job:
 
     async def run(self) -> Payload | None:
         try:
-            outbound = parse_job_metadata(self.ctx.job.metadata)
+            job = parse_job_metadata(self.ctx.job.metadata)
         except IntakeError as exc:
             self.reject("job.rejected", str(exc))
             return None
         await self.ctx.connect()
-        if outbound is None:
-            return await self.inbound()
-        return await self.outbound(outbound)
+        if job is None or isinstance(job, InboundDispatch):
+            return await self.inbound(job)
+        return await self.outbound(job)
 
-    async def inbound(self) -> Payload | None:
+    async def inbound(self, dispatch: InboundDispatch | None) -> Payload | None:
         ctx, settings = self.ctx, self.ports.settings
         caller = await wait_for_sip_participant(ctx.room)
         try:
@@ -110,6 +111,7 @@ class _Job:
                 settings.routes,
                 settings.default_flow,
                 region=settings.default_region,
+                dispatched_flow=dispatch.flow if dispatch else None,
             )
             spec = self.ports.catalog.load(route.flow)
         except IntakeError as exc:

@@ -60,7 +60,10 @@ def inspect_settings(settings: Settings) -> Findings:
     for spec, where in routed.values():
         found.gaps += _transfer_gaps(settings, spec, where)
     if not settings.routes and not settings.default_flow:
-        found.warnings.append("no INTAKE_ROUTES or INTAKE_DEFAULT_FLOW: inbound calls are refused")
+        found.warnings.append(
+            "no INTAKE_ROUTES or INTAKE_DEFAULT_FLOW: an inbound call is refused unless its"
+            " dispatch rule names its flow (intake provision)"
+        )
     if not settings.livekit.sip_outbound_trunk:
         found.warnings.append("no INTAKE_LIVEKIT__SIP_OUTBOUND_TRUNK: outbound calls fail")
     if not settings.transfer_to and not found.gaps:

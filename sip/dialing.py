@@ -21,6 +21,7 @@ from flows.engine import parsers
 from flows.engine.outcomes import DialFailure
 from flows.engine.ports import DialRequest
 from flows.errors import AnswerError, dotted, one_line_reason
+from sip.dispatch import InboundDispatch
 from sip.errors import JobMetadataError
 from sip.statuses import INVALID_NUMBER, REQUEST_MARGIN, dial_failure
 
@@ -37,12 +38,17 @@ class OutboundJob(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-def parse_job_metadata(raw: str) -> OutboundJob | None:
-    """None for an inbound call (no metadata); raises JobMetadataError when it is malformed."""
+def parse_job_metadata(raw: str) -> OutboundJob | InboundDispatch | None:
+    """An outbound call's job; an inbound call's flow from a provisioned dispatch rule
+    (``"direction": "inbound"``); None for an inbound call dispatched without metadata.
+    Raises JobMetadataError when it is malformed."""
     if not raw.strip():
         return None
     try:
-        return OutboundJob.model_validate(json.loads(raw))
+        data = json.loads(raw)
+        if isinstance(data, dict) and data.get("direction") == "inbound":
+            return InboundDispatch.model_validate(data)
+        return OutboundJob.model_validate(data)
     except json.JSONDecodeError:
         raise JobMetadataError("job metadata is not JSON") from None
     except ValidationError as exc:

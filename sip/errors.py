@@ -19,3 +19,16 @@ class RoutingError(SipError):
 
 class TransferError(SipError):
     retryable = True
+
+
+class ProvisioningError(SipError):
+    """The telephony file is invalid or unsafe (an open trunk): fix the file."""
+
+
+class LiveKitRefusal(SipError):
+    """LiveKit refused or failed a SIP admin call. ``retryable`` when the trouble was
+    LiveKit's or the network's, not the request's."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable

@@ -34,14 +34,17 @@ def route_inbound(
     default_flow: str | None,
     *,
     region: str,
+    dispatched_flow: str | None = None,
 ) -> InboundRoute:
+    """The flow the dispatch rule named (``intake provision`` writes it there), else the
+    dialed number's in ``routes`` (INTAKE_ROUTES, for rules made by hand), else the default."""
     dialed = _e164(attributes.get(DIALED_NUMBER), region)
     caller = _e164(attributes.get(CALLER_NUMBER), region)
-    flow = routes.get(dialed or "", default_flow)
+    flow = dispatched_flow or routes.get(dialed or "", default_flow)
     if flow is None:
         raise RoutingError(
-            f"no flow for dialed number {dialed or 'unknown'}: add it to INTAKE_ROUTES "
-            "or set INTAKE_DEFAULT_FLOW"
+            f"no flow for dialed number {dialed or 'unknown'}: route it in the telephony file"
+            " (intake provision), in INTAKE_ROUTES, or set INTAKE_DEFAULT_FLOW"
         )
     return InboundRoute(flow=flow, caller=caller, dialed=dialed)
 

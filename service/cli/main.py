@@ -23,6 +23,7 @@ from service.cli.context import settings_of
 from service.cli.deliveries import calls_app, deliver_command, deliver_payload, deliveries_app
 from service.cli.flows import flows_app
 from service.cli.keys import keys_app
+from service.cli.provision import provision
 from service.cli.serve import serve
 from service.cli.worker import worker
 from service.errors import ServiceError
@@ -49,6 +50,7 @@ app.add_typer(calls_app, name="calls")
 app.command("deliver")(deliver_command)
 app.add_typer(keys_app, name="keys")
 app.command()(serve)
+app.command()(provision)
 
 
 def simulation_options(settings: Settings) -> SimulationOptions:

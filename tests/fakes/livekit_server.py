@@ -36,7 +36,9 @@ from google.protobuf.message import DecodeError, Message
 from livekit.api.access_token import Claims, SIPGrants, TokenVerifier, VideoGrants
 from livekit.protocol import agent_dispatch, models, room
 
+from fakes.livekit_sip_rules import SipDispatchRules
 from fakes.livekit_sip_service import SipService
+from fakes.livekit_sip_trunks import SipTrunks
 from fakes.local_http import LocalServer
 from fakes.twirp import ROUTES, TwirpError, bad_route, new_id, relayed, rpc
 
@@ -71,11 +73,12 @@ class RecordedRequest:
 MAX_METADATA_SIZE = 512 * 1024
 
 
-class FakeLiveKitServer(SipService, LocalServer):
+class FakeLiveKitServer(SipService, SipTrunks, SipDispatchRules, LocalServer):
     """LiveKit's RoomService, SIP and AgentDispatchService on 127.0.0.1, state in memory.
 
     Rooms come into being through CreateRoom, CreateSIPParticipant, CreateDispatch or
-    :meth:`add_participant`. The SIP half and its scripts are :class:`SipService`'s. ``cloud``
+    :meth:`add_participant`. The SIP half and its scripts are :class:`SipService`'s, trunks
+    :class:`SipTrunks`' and dispatch rules :class:`SipDispatchRules`'. ``cloud``
     switches MoveParticipant between LiveKit Cloud (moves the participant) and self-hosted
     livekit-server (which does not implement it).
 

@@ -1,4 +1,5 @@
-"""LiveKit's SIP service for the local server: dials, transfers and outbound trunks.
+"""LiveKit's SIP service for the local server: dials and transfers (trunks and dispatch
+rules are :mod:`fakes.livekit_sip_trunks`' and :mod:`fakes.livekit_sip_rules`').
 
 Mixed into :class:`fakes.livekit_server.FakeLiveKitServer`, whose rooms it joins callees to
 and takes transferred callers from. Each way a dial or transfer ends is scripted by the test;
@@ -42,6 +43,7 @@ class SipService:
     """
 
     participants: dict[str, set[str]]
+    outbound_trunks: dict[str, sip.SIPOutboundTrunkInfo]  # livekit_sip_trunks.SipTrunks'
     add_participant: Callable[[str, str], None]
     _participant: Callable[[str, str], set[str]]
 
@@ -51,7 +53,6 @@ class SipService:
         self.check_trunks = False
         self.sip_service = True
         self.legacy_transfer = False
-        self.outbound_trunks: dict[str, sip.SIPOutboundTrunkInfo] = {}
         self._dials: dict[str, DialScript] = {}
         self._transfer_script: TransferScript | None = None
         super().__init__(**kwargs)
@@ -170,31 +171,3 @@ class SipService:
         if self.legacy_transfer:
             return sip.TransferSIPParticipantResponse()
         return shapes.transfer_completed(transfer_id)
-
-    @rpc("SIP", "CreateSIPOutboundTrunk", "sip.admin")
-    async def _new_trunk(self, req: sip.CreateSIPOutboundTrunkRequest) -> sip.SIPOutboundTrunkInfo:
-        trunk = sip.SIPOutboundTrunkInfo()
-        trunk.CopyFrom(req.trunk)  # the recorded request stays as it was received
-        invalid_unless(  # CreateSIPOutboundTrunkRequest.Validate in livekit/protocol
-            (not trunk.sip_trunk_id, "trunk id must not be set"),
-            (trunk.numbers, "no trunk numbers specified"),
-            (trunk.address, "no outbound address specified"),
-        )
-        trunk.sip_trunk_id = new_id("ST_")
-        self.outbound_trunks[trunk.sip_trunk_id] = trunk
-        return trunk
-
-    @rpc("SIP", "ListSIPOutboundTrunk", "sip.admin")
-    async def _trunks(
-        self, req: sip.ListSIPOutboundTrunkRequest
-    ) -> sip.ListSIPOutboundTrunkResponse:
-        # ListSIPOutboundTrunkRequest.Filter: by id, and by number when both sides list numbers
-        ids, numbers = set(req.trunk_ids), set(req.numbers)
-        return sip.ListSIPOutboundTrunkResponse(
-            items=[
-                t
-                for t in self.outbound_trunks.values()
-                if (not ids or t.sip_trunk_id in ids)
-                and (not numbers or not t.numbers or numbers & set(t.numbers))
-            ]
-        )

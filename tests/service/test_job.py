@@ -41,6 +41,7 @@ from service.store import CallStore
 from service.store.schema import CANCELLED, QUEUED, calls
 from service.store.spool import SpoolEntry
 from sip.dialing import LiveKitDialer
+from sip.dispatch import InboundDispatch
 from sip.line import Line, RoomLine
 from sip.transfer import ColdTransferer
 
@@ -245,6 +246,20 @@ async def test_no_route_and_no_default_refuses_the_call() -> None:
         assert harness.delivered == []
     [reason] = harness.shutdowns  # the job ends with its call: no process left to drain
     assert reason.startswith("rejected: no flow for dialed number +18005550111")
+
+
+async def test_a_provisioned_dispatch_rule_names_the_flow() -> None:
+    # INTAKE_ROUTES says patient_intake for this number; the rule's dispatch says otherwise
+    # and wins: the telephony file is the one place a number's flow is written.
+    harness = Harness(rtc.Room())
+    metadata = InboundDispatch(flow="customer_feedback").to_metadata()
+    ports = harness.ports(settings(), lambda _ctx: _no_dial())
+    async with running_job(harness, ports, metadata) as task:
+        live = await harness.caller_joins("+18005550100")
+        assert live.call.spec.id == "customer_feedback"
+        assert live.call.info.direction == "inbound"
+        live.call.hangup()
+        await result(task)
 
 
 def outbound(to: str = "+14155550123", flow: str = "customer_feedback") -> str:

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from sip.dialing import dialable, parse_job_metadata
+from sip.dispatch import InboundDispatch
 from sip.errors import JobMetadataError, RoutingError
 from sip.routing import route_inbound
 from sip.statuses import dial_failure_for_sip_status
@@ -60,6 +61,35 @@ def test_outbound_metadata() -> None:
     ],
 )
 def test_bad_outbound_metadata(raw: str, needle: str) -> None:
+    with pytest.raises(JobMetadataError, match=needle):
+        parse_job_metadata(raw)
+
+
+def test_the_dispatch_rules_flow_wins_over_the_routes_setting() -> None:
+    # What `intake provision` writes into a dispatch rule is what the worker reads back.
+    written = InboundDispatch(flow="lead_qualification").to_metadata()
+    dispatch = parse_job_metadata(written)
+    assert dispatch == InboundDispatch(flow="lead_qualification")
+    assert isinstance(dispatch, InboundDispatch)
+    route = route_inbound(
+        {"sip.trunkPhoneNumber": "+18005550100"},
+        ROUTES,
+        None,
+        region="US",
+        dispatched_flow=dispatch.flow,
+    )
+    assert route.flow == "lead_qualification"
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        (json.dumps({"direction": "inbound"}), "flow"),
+        (json.dumps({"direction": "inbound", "flow": ""}), "flow"),
+        (json.dumps({"direction": "inbound", "flow": "x", "room": "y"}), "room"),
+    ],
+)
+def test_bad_inbound_dispatch_metadata(raw: str, needle: str) -> None:
     with pytest.raises(JobMetadataError, match=needle):
         parse_job_metadata(raw)
 

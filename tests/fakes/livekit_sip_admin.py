@@ -1,0 +1,131 @@
+"""What the local server's SIP admin API shares: trunks (:mod:`fakes.livekit_sip_trunks`)
+and dispatch rules (:mod:`fakes.livekit_sip_rules`), listed, created, updated (replace or
+field update) and deleted.
+
+From livekit-server ``pkg/service/sip.go`` and ``redisstore_sip.go`` and livekit/protocol
+``livekit/sip.go`` (the ``Validate*``/``Apply*`` methods), ``livekit/types.go`` (``ListUpdate``)
+and ``sip/sip.go`` (``ValidateTrunksIter``, ``DispatchRuleValidator``), with their messages:
+
+* What ``Validate`` rejects is a Twirp ``invalid_argument`` with the message as it is; so
+  are conflicts between inbound trunks (a number served twice without ``allowed_numbers``)
+  and between dispatch rules (the same trunk, caller, called number and PIN).
+* A missing object on update is ``not_found`` "requested sip trunk does not exist" (no
+  prefix); deleting a trunk that does not exist succeeds (Redis ``HDEL``); deleting a
+  missing dispatch rule is ``not_found``.
+* A field update that leaves an inbound trunk open fails after the load, as a psrpc error,
+  hence relayed; other errors of an update's ``Apply`` are plain Go errors: ``unknown``.
+* Without Redis (``sip_store`` False) every call answers ``ErrSIPNotConnected``, relayed.
+* Lists are complete and sorted by id; a created dispatch rule gains an empty ``media``
+  (``SIPDispatchRuleInfo.Upgrade``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from livekit.protocol import models
+
+from fakes.twirp import TwirpError, invalid_unless, relayed
+
+NOT_CONNECTED = relayed("internal", "sip not connected (redis required)")
+ID_MISMATCH = "%s id in the info must be empty or match the id in the update"
+_NUMBER = re.compile(r"^\+?[\d\- ()]+$")
+
+
+def normalize(number: str) -> str:
+    """livekit.NormalizeNumber: formatting dropped, a leading + added."""
+    if not number or not _NUMBER.match(number):
+        return number
+    number = re.sub(r"[ \-()]", "", number)
+    return number if number.startswith("+") else "+" + number
+
+
+def go_quote(values: Iterable[str]) -> str:
+    """fmt's %q of a []string (printNumbers): ["a" "b"], or <any> when empty."""
+    values = list(values)
+    return "[" + " ".join(f'"{v}"' for v in values) + "]" if values else "<any>"
+
+
+def _list_update(update: models.ListUpdate) -> str | None:
+    """ListUpdate.Validate's complaint, if any."""
+    change = len(update.set) + len(update.add) + len(update.remove) > 0
+    if not update.clear and not change:
+        return "unsupported list update operation"
+    if update.clear and change:
+        return "cannot clear and change the list at the same time"
+    if update.set and (update.add or update.remove):
+        return "cannot set and change the list at the same time"
+    if "" in [*update.set, *update.add, *update.remove]:
+        return "empty element in the list"
+    return None
+
+
+def apply_list(values: Any, update: models.ListUpdate) -> None:
+    if update.clear:
+        del values[:]
+    elif update.set:
+        values[:] = list(update.set)
+    else:
+        kept = [v for v in values if v not in update.remove]
+        kept += [v for v in update.add if v not in kept]
+        values[:] = kept
+
+
+class AdminBase:
+    """What the trunk and dispatch-rule halves share: the store switch and the checks every
+    Update* request passes first."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.sip_store = True  # False: livekit-server started without Redis
+        super().__init__(**kwargs)
+
+    def _store(self) -> None:
+        if not self.sip_store:
+            raise NOT_CONNECTED
+
+    def _update_action(self, req: Any, object_id: str, noun: str) -> str:
+        """The checks every Update* request passes first (its ``Validate``): "replace" or
+        "update"."""
+        self._store()
+        action = req.WhichOneof("action")
+        invalid_unless(
+            (object_id, f"{noun} id must be set"),
+            (action, "missing or unsupported update action"),
+        )
+        if action == "replace":
+            replaced = getattr(
+                req.replace, "sip_trunk_id" if noun == "trunk" else "sip_dispatch_rule_id"
+            )
+            invalid_unless((replaced in ("", object_id), ID_MISMATCH % noun))
+        return str(action)
+
+
+def set_given(target: Any, diff: Any, *names: str) -> None:
+    """applyUpdate: each optional field the update carries replaces the object's."""
+    for name in names:
+        if diff.HasField(name):
+            setattr(target, name, getattr(diff, name))
+
+
+def next_version(stored: dict[str, Any], object_id: str, req: Any, missing: TwirpError) -> Any:
+    """The object an update makes: the replacement, or a copy of the stored one for the
+    field update to change; ``missing`` when nothing has that id."""
+    found = stored.get(object_id)
+    if found is None:
+        raise missing
+    new = type(found)()
+    new.CopyFrom(req.replace if req.WhichOneof("action") == "replace" else found)
+    return new
+
+
+def list_update_rules(update: Any, *names: str) -> list[tuple[object, str]]:
+    """The ListUpdate checks of a field update, for the lists it sets."""
+    found = [_list_update(getattr(update, n)) for n in names if update.HasField(n)]
+    return [(problem is None, problem or "") for problem in found]
+
+
+def page_of(items: list[Any], page: models.Pagination, key: str) -> list[Any]:
+    items = sorted(items, key=lambda item: getattr(item, key))
+    return items[: page.limit] if page.limit > 0 else items

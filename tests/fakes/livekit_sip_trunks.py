@@ -1,0 +1,210 @@
+"""LiveKit's SIP trunks for the local server: inbound and outbound, listed, created,
+updated (replace or field update) and deleted, as livekit-server answers
+(:mod:`fakes.livekit_sip_admin` has the sources and the rules they share)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from livekit.protocol import sip as pb
+
+from fakes.livekit_sip_admin import (
+    AdminBase,
+    apply_list,
+    go_quote,
+    list_update_rules,
+    next_version,
+    normalize,
+    page_of,
+    set_given,
+)
+from fakes.twirp import TwirpError, invalid_unless, new_id, relayed, rpc
+
+TRUNK_NOT_FOUND = TwirpError("not_found", "requested sip trunk does not exist")
+OPEN_TRUNK = (
+    "for security, one of the fields must be set: AuthUsername+AuthPassword,"
+    " AllowedAddresses or Numbers"
+)
+
+
+class SipTrunks(AdminBase):
+    """Inbound and outbound trunks; ``outbound_trunks`` is read by dials."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.inbound_trunks: dict[str, pb.SIPInboundTrunkInfo] = {}
+        self.outbound_trunks: dict[str, pb.SIPOutboundTrunkInfo] = {}
+        super().__init__(**kwargs)
+
+    @rpc("SIP", "CreateSIPInboundTrunk", "sip.admin")
+    async def _create_inbound(self, req: pb.CreateSIPInboundTrunkRequest) -> pb.SIPInboundTrunkInfo:
+        self._store()
+        invalid_unless(
+            (req.HasField("trunk"), "missing trunk"),
+            (not req.trunk.sip_trunk_id, "trunk id must not be set"),
+            (_inbound_secured(req.trunk), OPEN_TRUNK),
+        )
+        trunk = pb.SIPInboundTrunkInfo()
+        trunk.CopyFrom(req.trunk)  # the recorded request stays as it was received
+        self._check_trunks(trunk)
+        trunk.sip_trunk_id = new_id("ST_")
+        self.inbound_trunks[trunk.sip_trunk_id] = trunk
+        return trunk
+
+    @rpc("SIP", "UpdateSIPInboundTrunk", "sip.admin")
+    async def _update_inbound(self, req: pb.UpdateSIPInboundTrunkRequest) -> pb.SIPInboundTrunkInfo:
+        action = self._update_action(req, req.sip_trunk_id, "trunk")
+        if action == "replace":
+            invalid_unless((_inbound_secured(req.replace), OPEN_TRUNK))
+        else:
+            invalid_unless(*list_update_rules(req.update, *_INBOUND_LISTS))
+        trunk = next_version(self.inbound_trunks, req.sip_trunk_id, req, TRUNK_NOT_FOUND)
+        if action == "update":
+            diff = req.update
+            for name in _INBOUND_LISTS:
+                if diff.HasField(name):
+                    apply_list(getattr(trunk, name), getattr(diff, name))
+            set_given(
+                trunk, diff, "auth_username", "auth_password", "auth_realm", "name", "metadata"
+            )
+            if not _inbound_secured(trunk):
+                raise relayed("invalid_argument", OPEN_TRUNK)
+        trunk.sip_trunk_id = req.sip_trunk_id
+        self._check_trunks(trunk)
+        self.inbound_trunks[trunk.sip_trunk_id] = trunk
+        return trunk
+
+    @rpc("SIP", "ListSIPInboundTrunk", "sip.admin")
+    async def _list_inbound(
+        self, req: pb.ListSIPInboundTrunkRequest
+    ) -> pb.ListSIPInboundTrunkResponse:
+        self._store()
+        wanted = {normalize(n) for n in req.numbers}
+        items = [
+            t
+            for t in self.inbound_trunks.values()
+            if (not req.trunk_ids or t.sip_trunk_id in req.trunk_ids)
+            and (not wanted or not t.numbers or wanted & {normalize(n) for n in t.numbers})
+        ]
+        return pb.ListSIPInboundTrunkResponse(items=page_of(items, req.page, "sip_trunk_id"))
+
+    def _check_trunks(self, changed: pb.SIPInboundTrunkInfo) -> None:
+        """sip.ValidateTrunksIter over the stored trunks (by id), the changed one in its
+        place or, when new, last: per called number, one trunk without allowed numbers,
+        and no allowed number on two trunks."""
+        others = [t for t in self.inbound_trunks.values() if t.sip_trunk_id != changed.sip_trunk_id]
+        order = sorted([*others, changed] if changed.sip_trunk_id else others, key=_trunk_id)
+        if not changed.sip_trunk_id:
+            order.append(changed)
+        buckets: dict[tuple[str, str], pb.SIPInboundTrunkInfo] = {}
+        for trunk in order:
+            for called in {normalize(n) for n in trunk.numbers} or {""}:
+                callers = {normalize(n): n for n in trunk.allowed_numbers} or {"": ""}
+                for caller, as_given in callers.items():
+                    other = buckets.setdefault((called, caller), trunk)
+                    if other is trunk or other.sip_trunk_id == trunk.sip_trunk_id:
+                        continue
+                    ids = f'"{trunk.sip_trunk_id or "<new>"}" and "{other.sip_trunk_id}"'
+                    how = (
+                        f'and AllowedNumber "{as_given}"'
+                        if caller
+                        else "without AllowedNumbers set"
+                    )
+                    raise TwirpError(
+                        "invalid_argument",
+                        f"Conflicting inbound SIP Trunks: {ids}, using the same number(s)"
+                        f" {go_quote(trunk.numbers)} {how}",
+                    )
+
+    # --- outbound trunks ---
+
+    @rpc("SIP", "CreateSIPOutboundTrunk", "sip.admin")
+    async def _create_outbound(
+        self, req: pb.CreateSIPOutboundTrunkRequest
+    ) -> pb.SIPOutboundTrunkInfo:
+        self._store()
+        invalid_unless(
+            (req.HasField("trunk"), "missing trunk"),
+            (not req.trunk.sip_trunk_id, "trunk id must not be set"),
+            *_outbound_rules(req.trunk),
+        )
+        trunk = pb.SIPOutboundTrunkInfo()
+        trunk.CopyFrom(req.trunk)
+        trunk.sip_trunk_id = new_id("ST_")
+        self.outbound_trunks[trunk.sip_trunk_id] = trunk
+        return trunk
+
+    @rpc("SIP", "UpdateSIPOutboundTrunk", "sip.admin")
+    async def _update_outbound(
+        self, req: pb.UpdateSIPOutboundTrunkRequest
+    ) -> pb.SIPOutboundTrunkInfo:
+        action = self._update_action(req, req.sip_trunk_id, "trunk")
+        if action == "replace":
+            invalid_unless(*_outbound_rules(req.replace))
+        else:
+            invalid_unless(*list_update_rules(req.update, "numbers"))
+        trunk = next_version(self.outbound_trunks, req.sip_trunk_id, req, TRUNK_NOT_FOUND)
+        if action == "update":
+            diff = req.update
+            if diff.HasField("numbers"):
+                apply_list(trunk.numbers, diff.numbers)
+            set_given(trunk, diff, *_OUTBOUND_OPTIONAL)
+            for ok, msg in _outbound_rules(trunk):
+                if not ok:
+                    raise TwirpError("unknown", msg)  # a plain error from ApplyResult
+        trunk.sip_trunk_id = req.sip_trunk_id
+        self.outbound_trunks[trunk.sip_trunk_id] = trunk
+        return trunk
+
+    @rpc("SIP", "ListSIPOutboundTrunk", "sip.admin")
+    async def _list_outbound(
+        self, req: pb.ListSIPOutboundTrunkRequest
+    ) -> pb.ListSIPOutboundTrunkResponse:
+        self._store()
+        ids, numbers = set(req.trunk_ids), set(req.numbers)
+        items = [
+            t
+            for t in self.outbound_trunks.values()
+            if (not ids or t.sip_trunk_id in ids)
+            and (not numbers or not t.numbers or numbers & set(t.numbers))
+        ]
+        return pb.ListSIPOutboundTrunkResponse(items=page_of(items, req.page, "sip_trunk_id"))
+
+    @rpc("SIP", "DeleteSIPTrunk", "sip.admin")
+    async def _delete_trunk(self, req: pb.DeleteSIPTrunkRequest) -> pb.SIPTrunkInfo:
+        self._store()
+        invalid_unless((req.sip_trunk_id, "trunk ID is required"))
+        self.inbound_trunks.pop(req.sip_trunk_id, None)  # HDEL: a missing id is no error
+        self.outbound_trunks.pop(req.sip_trunk_id, None)
+        return pb.SIPTrunkInfo(sip_trunk_id=req.sip_trunk_id)
+
+
+_INBOUND_LISTS = ("numbers", "allowed_addresses", "allowed_numbers")
+
+
+_OUTBOUND_OPTIONAL = (
+    *("address", "transport", "destination_country", "auth_username", "auth_password"),
+    *("name", "metadata", "from_host"),
+)
+
+
+def _trunk_id(trunk: pb.SIPInboundTrunkInfo) -> str:
+    return trunk.sip_trunk_id
+
+
+def _inbound_secured(trunk: pb.SIPInboundTrunkInfo) -> bool:
+    has_auth = bool(trunk.auth_username or trunk.auth_password)
+    return has_auth or bool(trunk.allowed_addresses) or bool(trunk.numbers)
+
+
+def _outbound_rules(trunk: pb.SIPOutboundTrunkInfo) -> list[tuple[object, str]]:
+    """SIPOutboundTrunkInfo.ValidateResult, in its order."""
+    address = trunk.address
+    return [
+        (trunk.numbers, "no trunk numbers specified"),
+        (address, "no outbound address specified"),
+        ("transport=" not in address, "trunk address should not contain transport parameter"),
+        (
+            not (set(address) & {"@", ";"} or address.startswith(("sip:", "sips:"))),
+            "trunk address should be a hostname or IP, not SIP URI",
+        ),
+    ]
