@@ -90,7 +90,7 @@ def live_ports(
         if not livekit.sip_outbound_trunk:
             return _NoTrunk()
         return LiveKitDialer(
-            sip_api(), trunk_id=livekit.sip_outbound_trunk, ringing_timeout=livekit.ringing_timeout
+            sip_api(), trunk=livekit.sip_outbound_trunk, ringing_timeout=livekit.ringing_timeout
         )
 
     def transferer(ctx: JobContext, identity: str) -> Transferer:
@@ -102,7 +102,8 @@ def live_ports(
                 ringing_timeout=livekit.ringing_timeout,
             )
         return WarmTransferer(
-            trunk_id=livekit.sip_outbound_trunk,
+            trunk=livekit.sip_outbound_trunk,
+            sip=sip_api().sip,
             ringing_timeout=livekit.ringing_timeout,
             time_limit=voice.transfer_timeout,
             human_room=RoomLine(ctx.api, ctx.room.name + HUMAN_ROOM_SUFFIX),

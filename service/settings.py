@@ -161,7 +161,9 @@ class LiveKitSettings(BaseModel):
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
     agent_name: str = "intake"
-    sip_outbound_trunk: str | None = None  # ST_... used to dial out and for warm transfers
+    # The trunk to dial out and warm-transfer through: its id (ST_...), or its name in the
+    # telephony file of `intake provision`, looked up at each dial (sip.trunks).
+    sip_outbound_trunk: str | None = None
     ringing_timeout: float = Field(default=30.0, gt=0, le=80)
 
     def credentials(self, needed_to: str) -> tuple[str, str, str]:

@@ -27,6 +27,7 @@ from service.live import noise_cancellation, transfer_mode
 from service.pipeline import required_credentials
 from service.settings import Settings, flow_catalog
 from service.store import CallStore, StoreError
+from sip.trunks import TRUNK_ID_PREFIX, outbound_trunk_id
 
 LIVEKIT_SCHEMES = frozenset({"wss", "ws", "https", "http"})
 PROBE_TIMEOUT = 5.0  # seconds for the one request (no region failover: one answer)
@@ -149,8 +150,14 @@ async def reach_livekit(settings: Settings, *, timeout: float = PROBE_TIMEOUT) -
 async def _find_trunk(lkapi: api.LiveKitAPI, url: str, trunk: str | None) -> LiveKitAnswer:
     if not trunk:
         return LiveKitAnswer("ok")
-    found = await lkapi.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest(trunk_ids=[trunk]))
-    if any(item.sip_trunk_id == trunk for item in found.items):
+    if trunk.startswith(TRUNK_ID_PREFIX):
+        listed = await lkapi.sip.list_outbound_trunk(
+            api.ListSIPOutboundTrunkRequest(trunk_ids=[trunk])
+        )
+        found = any(item.sip_trunk_id == trunk for item in listed.items)
+    else:  # a name: the telephony file's, found the way each dial finds it
+        found = await outbound_trunk_id(lkapi.sip, trunk) is not None
+    if found:
         return LiveKitAnswer("ok")
     return LiveKitAnswer(
         "unexpected",

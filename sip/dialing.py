@@ -17,13 +17,14 @@ import aiohttp
 from livekit import api
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from flows.engine import parsers
 from flows.engine.outcomes import DialFailure
+from flows.engine.phones import to_e164
 from flows.engine.ports import DialRequest
 from flows.errors import AnswerError, dotted, one_line_reason
 from sip.dispatch import InboundDispatch
 from sip.errors import JobMetadataError
 from sip.statuses import INVALID_NUMBER, REQUEST_MARGIN, dial_failure
+from sip.trunks import no_trunk_named, outbound_trunk_id
 
 
 class OutboundJob(BaseModel):
@@ -59,22 +60,29 @@ def parse_job_metadata(raw: str) -> OutboundJob | InboundDispatch | None:
 def dialable(number: str, region: str) -> str | DialFailure:
     """E.164 for a number we may dial, or the failure that dialing it would be."""
     try:
-        return parsers.parse_phone(number, region=region)
+        return to_e164(number, region)
     except AnswerError:
         return INVALID_NUMBER
 
 
 class LiveKitDialer:
-    """Dials through a LiveKit SIP outbound trunk with ``CreateSIPParticipant``."""
+    """Dials through a LiveKit SIP outbound trunk with ``CreateSIPParticipant``; ``trunk``
+    is its id or its name (``sip.trunks``)."""
 
-    def __init__(self, lkapi: api.LiveKitAPI, *, trunk_id: str, ringing_timeout: float) -> None:
+    def __init__(self, lkapi: api.LiveKitAPI, *, trunk: str, ringing_timeout: float) -> None:
         self._api = lkapi
-        self._trunk_id = trunk_id
+        self._trunk = trunk
         self._ringing_timeout = ringing_timeout
 
     async def dial(self, request: DialRequest) -> DialFailure | None:
+        try:
+            trunk_id = await outbound_trunk_id(self._api.sip, self._trunk)
+        except (api.ServerError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return dial_failure(exc)
+        if trunk_id is None:
+            return no_trunk_named(self._trunk)
         sip_request = api.CreateSIPParticipantRequest(
-            sip_trunk_id=self._trunk_id,
+            sip_trunk_id=trunk_id,
             sip_call_to=request.to,
             sip_number=request.caller_id or "",
             room_name=request.room_name,

@@ -18,15 +18,19 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import structlog
+from livekit import api
 from livekit.agents.beta.workflows import WorkflowInstructions
 from livekit.agents.llm import ToolError
+from livekit.api.sip_service import SipService
 
 from flows.agent.livekit_private import PhoneWarmTransferTask
 from flows.engine.outcomes import TransferOutcome
 from flows.engine.ports import TransferRequest
 from sip.line import Line
 from sip.statuses import transfer_failure
+from sip.trunks import outbound_trunk_id
 
 log = structlog.get_logger("intake.transfer")
 
@@ -43,22 +47,34 @@ class WarmTransferer:
     def __init__(
         self,
         *,
-        trunk_id: str | None,
+        trunk: str | None,
         ringing_timeout: float,
         time_limit: float,
         human_room: Line,
+        sip: SipService | None = None,
     ) -> None:
-        self._trunk_id = trunk_id
+        self._trunk = trunk  # an id, or a name looked up through ``sip`` (sip.trunks)
+        self._sip = sip
         self._ringing_timeout = ringing_timeout
         self._time_limit = time_limit
         self._human_room = human_room  # hung up when a transfer is given up
 
     async def transfer(self, request: TransferRequest) -> TransferOutcome:
+        trunk_id = self._trunk
+        if trunk_id is not None and self._sip is not None:
+            try:
+                trunk_id = await outbound_trunk_id(self._sip, trunk_id)
+            except (api.ServerError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                log.info("transfer.not_connected", outcome="failed", why="trunk_lookup")
+                return transfer_failure(exc).outcome
+            if trunk_id is None:
+                log.info("transfer.not_connected", outcome="failed", why="no_trunk")
+                return "failed"
         # The human is briefed from our summary, not the raw conversation, which may
         # hold sensitive answers.
         task = PhoneWarmTransferTask(
             request.to,
-            sip_trunk_id=self._trunk_id,
+            sip_trunk_id=trunk_id,
             ringing_timeout=self._ringing_timeout,
             instructions=WorkflowInstructions(extra=f"Briefing for the human: {request.briefing}"),
         )

@@ -117,7 +117,7 @@ async def _provision(
             if done.change.kind == "outbound trunk" and done.change.action == "create":
                 print(
                     f"  to dial through it, set INTAKE_LIVEKIT__SIP_OUTBOUND_TRUNK={done.object_id}"
-                    " for intake worker and intake serve"
+                    f" (or its name, {done.change.name}) for intake worker and intake serve"
                 )
 
 

@@ -162,7 +162,7 @@ def settings(**overrides: Any) -> Settings:
 
 @pytest.fixture
 def dialer(lkapi: api.LiveKitAPI) -> Callable[[JobContext], Dialer]:
-    return lambda _ctx: LiveKitDialer(lkapi, trunk_id=TRUNK, ringing_timeout=20)
+    return lambda _ctx: LiveKitDialer(lkapi, trunk=TRUNK, ringing_timeout=20)
 
 
 @contextlib.asynccontextmanager
@@ -378,7 +378,7 @@ async def test_failures_without_a_sip_status_become_outcomes(
     retryable: bool,
 ) -> None:
     scene(livekit)
-    quick = LiveKitDialer(lkapi, trunk_id=TRUNK, ringing_timeout=0.2)
+    quick = LiveKitDialer(lkapi, trunk=TRUNK, ringing_timeout=0.2)
     harness = Harness(rtc.Room())
     async with running_job(
         harness, harness.ports(settings(), lambda _ctx: quick), outbound()

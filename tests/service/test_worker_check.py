@@ -168,6 +168,15 @@ async def test_transfers_need_a_trunk_that_exists(
         "INTAKE_LIVEKIT__SIP_OUTBOUND_TRUNK: LiveKit at"
         f" {livekit.url.replace('http://', 'ws://')} has no outbound trunk ST_gone"
     ]
+    named = live(livekit, tmp_path, INTAKE_LIVEKIT__SIP_OUTBOUND_TRUNK="twilio-out")
+    assert (await check(**named)).errors == [
+        "INTAKE_LIVEKIT__SIP_OUTBOUND_TRUNK: LiveKit at"
+        f" {livekit.url.replace('http://', 'ws://')} has no outbound trunk twilio-out"
+    ]
+    trunk = api.SIPOutboundTrunkInfo(name="twilio-out", address="sip.example.com", numbers=["+1"])
+    async with api.LiveKitAPI(livekit.url, livekit.api_key, livekit.api_secret) as lkapi:
+        await lkapi.sip.create_outbound_trunk(api.CreateSIPOutboundTrunkRequest(trunk=trunk))
+    assert (await check(**named)).errors == []
 
 
 async def test_a_store_that_cannot_be_written(livekit: FakeLiveKitServer, tmp_path: Path) -> None:

@@ -136,7 +136,7 @@ async def test_a_transfer_that_cannot_dial_gives_the_caller_back(
     lkapi = api.LiveKitAPI(livekit.url, livekit.api_key, livekit.api_secret)
     room = rtc.Room()
     transferer = WarmTransferer(
-        trunk_id="ST_x",
+        trunk="ST_x",
         ringing_timeout=5,
         time_limit=10,
         human_room=RoomLine(lkapi, "call-1" + HUMAN_ROOM_SUFFIX),
