@@ -49,14 +49,15 @@ def provision(
         raise ServiceError("give either a telephony FILE or --export")
     if export and dry_run:
         raise ServiceError("--dry-run goes with a telephony FILE, not --export")
-    url, key, secret = settings.livekit.credentials(NEEDED_TO)
     from sip.errors import LiveKitRefusal, ProvisioningError
 
     try:
-        if file is None:
+        # The file first: its mistakes are found without LiveKit or its credentials.
+        records = None if file is None else _load(file, settings)
+        url, key, secret = settings.livekit.credentials(NEEDED_TO)
+        if records is None:
             print(asyncio.run(_export(url, key, secret)), end="")
             return
-        records = _load(file, settings)
         asyncio.run(_provision(url, key, secret, records, dry_run=dry_run))
     except ProvisioningError as exc:
         raise ServiceError(str(exc)) from None

@@ -191,6 +191,10 @@ def test_without_livekit_credentials(
 ) -> None:
     for name in [n for n in os.environ if n.startswith("INTAKE_LIVEKIT")]:
         monkeypatch.delenv(name)
+    monkeypatch.delenv("SIP_OUTBOUND_PASSWORD", raising=False)
+    assert main(["provision", str(EXAMPLE)]) == 2  # the file is checked first, offline
+    assert "SIP_OUTBOUND_PASSWORD is not set" in capsys.readouterr().err
+    monkeypatch.setenv("SIP_OUTBOUND_PASSWORD", "secret")
     assert main(["provision", str(EXAMPLE)]) == 2
     assert capsys.readouterr().err == (
         "intake: error: INTAKE_LIVEKIT__URL: needed to provision SIP trunks and dispatch rules\n"
