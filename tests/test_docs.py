@@ -119,3 +119,16 @@ def test_payload_examples_are_payloads_of_their_flow(
     }
     assert list(payload.fields) == spec.field_paths()
     assert payload.flow_version == spec.version
+
+
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)\s]*)?\)")
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda d: d.name)
+def test_links_point_at_files_inside_the_repository(document: Path) -> None:
+    for target in LINK.findall(document.read_text(encoding="utf-8")):
+        if target.startswith(("http://", "https://")):
+            continue
+        resolved = (document.parent / target).resolve()
+        assert resolved.is_relative_to(ROOT), f"{document.name} links outside: {target}"
+        assert resolved.exists(), f"{document.name} links to a missing file: {target}"
