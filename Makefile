@@ -47,6 +47,7 @@ bench: $(BIN)/intake
 	$(BIN)/python bench/concurrent_calls.py
 	$(BIN)/python bench/deliveries.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/cli_startup.py
 
 ## lock: regenerate constraints.txt: the newest versions pyproject.toml allows, all pinned
 lock:

@@ -56,14 +56,17 @@ import psutil  # noqa: E402
 from bare_session import ARRIVAL_WINDOW, STT, TTS, Comparison, Delayed, Turns, bare_call, compare  # noqa: E402
 from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess  # noqa: E402
 
-from flows.call import Call  # noqa: E402
-from flows.catalog import FlowCatalog  # noqa: E402
-from flows.offline import OfflineLLM  # noqa: E402
-from flows.record import Question  # noqa: E402
-from flows.runner import PreparedScenario, prepare  # noqa: E402
-from flows.simulator import (  # noqa: E402
+from flows.agent.offline import OfflineLLM  # noqa: E402
+from flows.engine.call import Call  # noqa: E402
+from flows.engine.record import Question  # noqa: E402
+from flows.spec.catalog import FlowCatalog  # noqa: E402
+from flows.testing.callers import (  # noqa: E402
     CallerAction,
     ScenarioCaller,
+    ScriptedTransferer,
+)
+from flows.testing.runner import PreparedScenario, prepare  # noqa: E402
+from flows.testing.simulator import (  # noqa: E402
     SimulationOptions,
     Transcript,
     call_info,
@@ -73,7 +76,6 @@ from service.logging import configure_logging  # noqa: E402
 from service.settings import Settings, load_settings  # noqa: E402
 from service.worker import FULL, call_load, load_plugins, prepare_gc_for_calls, prewarm  # noqa: E402
 from service.worker_run import CLOSE_TIMEOUT, PRELOAD_LOCAL_INFERENCE  # noqa: E402
-from sip.transfer import ScriptedTransferer  # noqa: E402
 
 SCENARIO = ROOT / "examples/scenarios/patient_intake/full_intake.yaml"
 CATALOG = FlowCatalog()  # one per process, as in the worker

@@ -33,10 +33,10 @@ from databases import postgres_url, sqlite_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flows.ids import new_call_id  # noqa: E402
-from flows.payload import Payload  # noqa: E402
+from flows.engine.ids import new_call_id  # noqa: E402
+from flows.engine.payload import Payload  # noqa: E402
+from service.settings import EndpointSettings  # noqa: E402
 from service.store import CallStore  # noqa: E402
-from service.store_settings import EndpointSettings  # noqa: E402
 
 SECRET = "whsec_" + "YmVuY2htYXJrLXNlY3JldC1rZXktMzJieXRlcyE="
 EXAMPLE = {

@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flows.catalog import FlowCatalog  # noqa: E402
-from flows.runner import prepare, run_prepared  # noqa: E402
-from flows.simulator import SimulationOptions  # noqa: E402
+from flows.spec.catalog import FlowCatalog  # noqa: E402
+from flows.testing.runner import prepare, run_prepared  # noqa: E402
+from flows.testing.simulator import SimulationOptions  # noqa: E402
 from service.logging import configure_logging  # noqa: E402
 from service.settings import Settings  # noqa: E402
 

@@ -1,24 +1,57 @@
-"""Errors raised by the flows package.
+"""The one error tree of the project, and the one way to say what a validation found.
 
-Tree::
+Every error the project raises on purpose is an ``IntakeError``: the CLI and the worker
+catch that one type, turn it into one line, and ``retryable`` says whether trying again
+can help. The tree, by the module that defines each branch::
 
-    FlowError                     base; ``retryable`` says whether trying again can help
-    ├── SpecError                 a flow spec file is invalid (carries every problem found)
-    ├── UnknownFlowError          no built-in flow or file matches the requested flow
-    ├── ScenarioError             a scenario file is invalid
-    └── AnswerError               a caller's answer could not be understood as the field's type
+    IntakeError                        flows.errors; ``retryable`` (default False)
+    ├── FlowError                      flows.errors: a flow, a scenario or an answer
+    │   ├── SpecError                  a flow spec is invalid (carries every problem found)
+    │   ├── UnknownFlowError           no built-in flow or file matches the requested flow
+    │   ├── ScenarioError              a scenario file is invalid
+    │   ├── AnswerError                a caller's answer does not fit the field (retryable)
+    │   ├── DocumentError              flows.spec.documents: YAML that is not a valid document
+    │   └── SimulationError            flows.testing.simulator: a simulated call stalled
+    ├── SipError                       sip.errors: LiveKit SIP
+    │   ├── JobMetadataError           an outbound job's metadata is not what the API promised
+    │   ├── RoutingError               an inbound call matches no flow
+    │   └── TransferError              a transfer to a human could not be attempted (retryable)
+    └── ServiceError                   service.errors: the processes
+        ├── ConfigError                a setting is missing or invalid; names the variable
+        ├── DispatchError              service.scheduler.dispatch: a dispatch did not happen
+        ├── ClockError                 service.scheduler.clock: a simulated clock's bad start
+        ├── SimulatedCalleeError       service.scheduler.simulated: a bad simulated callee
+        ├── ApiError                   service.api.errors: an HTTP answer (status, code)
+        └── StoreError                 service.store.errors: the database
+            ├── StoreUnavailableError  cannot be opened or reached (retryable)
+            ├── UnknownCallError       no such call, or no final payload yet
+            ├── UnknownDeliveryError   no delivery with that id
+            ├── NotFoundError          no such requested call, campaign or API key
+            ├── ConflictError          contradicts the stored state
+            │   └── DoNotCallError     the number is on the do-not-call list
+            └── QuotaExceededError     an API key's calls per minute are used up (retryable)
 
-Messages never quote what the caller said: they describe what was expected, because they
-reach the model, logs and operators.
+Messages never quote what a caller said or a secret: they say what was expected, because
+they reach the model, logs and operators. ``CallEnding`` (flows.engine.call) is not an
+error: it unwinds a call's tasks to the root agent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
-class FlowError(Exception):
-    """Base of every error raised by the flows package."""
+from pydantic import ValidationError
+
+
+class IntakeError(Exception):
+    """The root: whatever the project raises on purpose."""
 
     retryable: bool = False
+
+
+class FlowError(IntakeError):
+    """Base of every error raised by the flows package."""
 
 
 class SpecError(FlowError):
@@ -47,3 +80,28 @@ class AnswerError(FlowError):
     """
 
     retryable = True
+
+
+Location = tuple[str | int, ...]
+
+
+def dotted(loc: Iterable[str | int]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def one_line_reason(
+    error: ValidationError | Sequence[Mapping[str, Any]],
+    *,
+    where: Callable[[Location], str] = dotted,
+    template: str = "{where}: {what}",
+) -> str:
+    """The first problem a pydantic validation found, in one line: where it is (``where``
+    formats pydantic's location) and what is wrong. Never the value given: it may be
+    caller data or a secret."""
+    errors = error.errors() if isinstance(error, ValidationError) else error
+    if not errors:
+        return "is invalid"
+    first = errors[0]
+    place = where(tuple(first.get("loc", ())))
+    what = " ".join(str(first.get("msg", "is invalid")).removeprefix("Value error, ").split())
+    return template.format(where=place, what=what) if place else what

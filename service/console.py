@@ -7,14 +7,14 @@ import sys
 
 from pydantic import ValidationError
 
-from flows.call import Call
-from flows.errors import ScenarioError
-from flows.payload import Payload
-from flows.record import Question
-from flows.scenario import Keyed, Scenario, Silent, check_against
-from flows.simulator import CallerAction, HangUp, SimulationOptions, call_info, run_call
-from flows.spec import FlowSpec
-from sip.transfer import ScriptedTransferer
+from flows.engine.call import Call
+from flows.engine.payload import Payload
+from flows.engine.record import Question
+from flows.errors import ScenarioError, one_line_reason
+from flows.spec.flow import FlowSpec
+from flows.testing.callers import CallerAction, HangUp, ScriptedTransferer
+from flows.testing.scenario import Keyed, Scenario, Silent, check_against
+from flows.testing.simulator import SimulationOptions, call_info, run_call
 
 HELP = "Type your answers. '#1234' keys digits, an empty line is silence, '/hangup' hangs up."
 
@@ -58,8 +58,7 @@ async def run_console(
     try:
         scenario = Scenario.model_validate(fields)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        raise ScenarioError(f"--{error['loc'][0]}: {error['msg']}") from None
+        raise ScenarioError(one_line_reason(exc, where=lambda loc: f"--{loc[0]}")) from None
     scenario = check_against(scenario, spec, "console", options.region)
     call = Call(
         spec,

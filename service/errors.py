@@ -1,16 +1,12 @@
-"""Errors raised by the service package.
-
-Tree::
-
-    ServiceError                  base; ``retryable`` says whether trying again can help
-    └── ConfigError               a setting is missing or invalid; names the variable
-"""
+"""Errors raised by the service package: a branch of the one tree drawn in ``flows.errors``."""
 
 from __future__ import annotations
 
+from flows.errors import IntakeError
 
-class ServiceError(Exception):
-    retryable: bool = False
+
+class ServiceError(IntakeError):
+    """Base of every error raised by the service package."""
 
 
 class ConfigError(ServiceError):

@@ -21,26 +21,26 @@ from livekit import rtc
 from livekit.agents import AgentSession, JobContext
 from livekit.agents.voice.amd import AMD
 
-from flows.agent import IntakeAgent
-from flows.call import Call, CallInfo, Clock, utc_now
-from flows.catalog import FlowCatalog
-from flows.collector import Collector
-from flows.errors import FlowError
-from flows.ids import new_call_id
-from flows.payload import Direction, Payload
-from flows.spec import FlowSpec
+from flows.agent.root import IntakeAgent
+from flows.engine.call import Call, CallInfo
+from flows.engine.clock import Clock, utc_now
+from flows.engine.collector import Collector
+from flows.engine.ids import new_call_id
+from flows.engine.outcomes import UNANSWERED, DialFailure, Direction
+from flows.engine.payload import Payload
+from flows.engine.ports import CallRecorder, Dialer, DialRequest, Transferer
+from flows.errors import IntakeError
+from flows.spec.catalog import FlowCatalog
+from flows.spec.flow import FlowSpec
 from service.call_metrics import CallMetrics
-from service.job_store import CallRecorder, PayloadSpool, Progress, record_end
+from service.job_store import PayloadSpool, Progress, record_end
 from service.pipeline import Pipeline
 from service.settings import Settings
-from sip.dialing import Dialer, DialRequest, OutboundJob, dialable, parse_job_metadata
-from sip.errors import SipError
-from sip.keypad import attach_keypad
+from sip.dialing import OutboundJob, dialable, parse_job_metadata
+from sip.dtmf import attach_keypad
 from sip.line import Line, until_someone_leaves
-from sip.outcomes import UNANSWERED, DialFailure
 from sip.routing import route_inbound, wait_for_sip_participant
 from sip.silence import SilenceWatch
-from sip.transfer import Transferer
 
 log = structlog.get_logger("intake.job")
 
@@ -93,7 +93,7 @@ class _Job:
     async def run(self) -> Payload | None:
         try:
             outbound = parse_job_metadata(self.ctx.job.metadata)
-        except SipError as exc:
+        except IntakeError as exc:
             self.reject("job.rejected", str(exc))
             return None
         await self.ctx.connect()
@@ -112,7 +112,7 @@ class _Job:
                 region=settings.default_region,
             )
             spec = self.ports.catalog.load(route.flow)
-        except (SipError, FlowError) as exc:
+        except IntakeError as exc:
             self.reject("job.unroutable", str(exc))
             return None
         info = _info(ctx, new_call_id(), "inbound", route.caller, route.dialed, {})
@@ -121,7 +121,7 @@ class _Job:
     async def outbound(self, job: OutboundJob) -> Payload | None:
         try:
             spec = self.ports.catalog.load(job.flow)
-        except FlowError as exc:
+        except IntakeError as exc:
             self.reject("job.unknown_flow", str(exc), call_id=job.call_id)
             return None
         info = _info(self.ctx, job.call_id, "outbound", job.from_, job.to, job.metadata)

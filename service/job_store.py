@@ -17,8 +17,9 @@ from typing import Protocol
 
 import structlog
 
-from flows.call import Call
-from flows.payload import Payload
+from flows.engine.call import Call
+from flows.engine.payload import Payload
+from flows.engine.ports import CallRecorder
 from service.store.spool import SpoolEntry
 
 log = structlog.get_logger("intake.job")
@@ -32,19 +33,6 @@ STORE_ATTEMPT_TIMEOUT = 10.0  # seconds for one attempt, e.g. a PostgreSQL that 
 PROGRESS_DRAIN_TIMEOUT = 5.0  # seconds the last progress writes get once the call has ended
 # "Don't call me again" is retried (it is not in the payload): 1 s, then 2 s between tries.
 DO_NOT_CALL_ATTEMPTS = 3
-
-
-class CallRecorder(Protocol):
-    """Where a call's progress and payload go (``service.store.CallStore``)."""
-
-    async def call_started(self, snapshot: Payload, *, worker_id: str) -> None: ...
-    async def step_completed(self, call_id: str, step_id: str, snapshot: Payload) -> None: ...
-    async def heartbeat(self, call_id: str) -> None: ...
-    async def call_answered(self, call_id: str) -> None: ...
-    async def do_not_call(self, number: str, *, call_id: str) -> None: ...
-    async def call_finished(
-        self, payload: Payload, *, sip_status: int | None = None, retryable: bool | None = None
-    ) -> None: ...
 
 
 class PayloadSpool(Protocol):

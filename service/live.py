@@ -15,17 +15,18 @@ from livekit.agents.utils import http_context
 from livekit.agents.utils.misc import is_cloud
 from livekit.agents.voice import room_io
 
-from flows.agent import IntakeAgent
-from flows.catalog import FlowCatalog
+from flows.agent.root import IntakeAgent
+from flows.engine.outcomes import DialFailure
+from flows.engine.ports import CallRecorder, Dialer, DialRequest, Transferer
+from flows.spec.catalog import FlowCatalog
 from service.errors import ConfigError
 from service.job import JobPorts
-from service.job_store import CallRecorder, PayloadSpool
+from service.job_store import PayloadSpool
 from service.pipeline import build_pipeline
 from service.settings import Settings
-from sip.dialing import Dialer, DialRequest, LiveKitDialer
+from sip.dialing import LiveKitDialer
 from sip.line import RoomLine
-from sip.outcomes import DialFailure
-from sip.transfer import ColdTransferer, Transferer
+from sip.transfer import ColdTransferer
 from sip.warm_transfer import HUMAN_ROOM_SUFFIX, WarmTransferer
 
 TransferMode = Literal["warm", "cold"]

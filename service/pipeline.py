@@ -16,10 +16,10 @@ from livekit.agents.tts import TTS
 from livekit.agents.vad import VAD
 from livekit.agents.voice.turn import TurnHandlingOptions
 
-from flows.collector import Collector
-from flows.fields import ChoiceField
-from flows.offline import OfflineLLM
-from flows.spec import FlowSpec
+from flows.agent.offline import OfflineLLM
+from flows.engine.collector import Collector
+from flows.spec.fields import ChoiceField
+from flows.spec.flow import FlowSpec
 from service.errors import ConfigError
 from service.settings import Settings
 

@@ -1,14 +1,19 @@
 """Settings: environment variables with the ``INTAKE_`` prefix, nested sections with ``__``.
 
+The store's and webhook delivery's (``INTAKE_DATABASE__*``, ``INTAKE_WEBHOOKS__*``) are
+validated here too, so that a bad endpoint fails at start with the variable's name, never
+at the first delivery. Lists are JSON (``INTAKE_WEBHOOKS__ENDPOINTS='[{...}]'``).
+
 Built once in ``main()`` and passed down; nothing reads the environment at import time.
 Secrets are ``SecretStr`` so they never print.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import phonenumbers
 from pydantic import (
@@ -19,16 +24,136 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from flows.errors import AnswerError, one_line_reason
 from service.errors import ConfigError
-from service.store_settings import DatabaseSettings, WebhookSettings, sqlite_url
 
 if TYPE_CHECKING:  # specs load when a command needs flows, not for every start-up
-    from flows.catalog import FlowCatalog
+    from flows.spec.catalog import FlowCatalog
 
 ENV_PREFIX = "INTAKE_"
 DEFAULT_DATA_DIR = Path("data")
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+# Seconds before each attempt: at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h
+# (about three days from the first attempt to the last).
+DEFAULT_SCHEDULE = [0.0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+
+
+def _json_list(value: Any) -> Any:
+    """Decode a JSON list ourselves, so that bad JSON is a validation error naming the field."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+class DatabaseSettings(BaseModel):
+    # Settings puts the default file in INTAKE_DATA_DIR; this is that default's default.
+    url: str = sqlite_url(Path("data/intake.db"))
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if value.startswith("sqlite+aiosqlite:///"):  # the default's form: no SQLAlchemy at start
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            backend = None
+        if backend not in {"sqlite", "postgresql"}:
+            raise ValueError("expected a sqlite:///PATH or postgresql://HOST/DATABASE URL")
+        return value
+
+
+class EndpointSettings(BaseModel):
+    """One receiver: its URL, the secrets it is signed with, the flows it wants."""
+
+    url: str
+    secrets: list[SecretStr] = Field(min_length=1)  # several during a rotation; all sign
+    flows: list[str] | None = None  # None: every flow
+
+    @field_validator("url")
+    @classmethod
+    def _https_or_local(cls, value: str) -> str:
+        import httpx  # here: a tenth of a second at start, for commands that send nothing
+
+        url = httpx.URL(value)
+        if url.scheme == "https" and url.host:
+            return value
+        if url.scheme == "http" and url.host in LOCAL_HOSTS:
+            return value
+        raise ValueError(f"{value!r}: endpoints must use https:// (http:// only for localhost)")
+
+    @field_validator("secrets")
+    @classmethod
+    def _whsec(cls, value: list[SecretStr]) -> list[SecretStr]:
+        from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
+
+        for position, secret in enumerate(value):
+            text = secret.get_secret_value()
+            try:
+                if not text.startswith("whsec_"):
+                    raise ValueError
+                Webhook(text)  # decodes the key as the receivers' library will
+            except (ValueError, EmptyWebhookSecretError):  # binascii.Error is a ValueError
+                raise ValueError(f"secret {position} must be whsec_ followed by base64") from None
+        return value
+
+    def wants(self, flow: str) -> bool:
+        return self.flows is None or flow in self.flows
+
+
+class WebhookSettings(BaseModel):
+    endpoints: Annotated[list[EndpointSettings], NoDecode] = []
+    # seconds before each attempt, after the previous one failed; its length is the attempts
+    schedule: Annotated[list[float], NoDecode] = DEFAULT_SCHEDULE
+    jitter: float = Field(default=0.2, ge=0, lt=1)  # retry delays vary by up to this fraction
+    attempt_timeout: float = Field(default=15.0, gt=0)  # seconds for one POST, start to end
+    concurrency: int = Field(default=32, ge=1)  # attempts in flight at once, per process
+    poll_interval: float = Field(default=0.25, gt=0)  # seconds between looks at the outbox
+    heartbeat_interval: float = Field(default=10.0, gt=0)  # a live call's worker says it lives
+    orphan_after: float = Field(default=60.0, gt=0)  # no heartbeat for this long: finalised
+    sweep_interval: float = Field(default=10.0, gt=0)  # seconds between looks for orphans
+
+    @field_validator("endpoints", mode="wrap")
+    @classmethod
+    def _endpoints(cls, value: Any, handler: Any) -> list[EndpointSettings]:
+        # One message under the variable's own name, INTAKE_WEBHOOKS__ENDPOINTS, saying which
+        # entry is wrong; a secret's value never appears in it.
+        try:
+            endpoints: list[EndpointSettings] = handler(_json_list(value))
+        except ValidationError as exc:
+            raise ValueError(one_line_reason(exc, template="[{where}]: {what}")) from None
+        urls = [endpoint.url for endpoint in endpoints]
+        if len(set(urls)) != len(urls):
+            raise ValueError("each endpoint URL may appear only once")
+        return endpoints
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule_json(cls, value: Any) -> Any:
+        return _json_list(value)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: list[float]) -> list[float]:
+        if not value or value[0] != 0 or any(delay < 0 for delay in value):
+            raise ValueError(
+                "expected a JSON list of delays in seconds starting with 0 (the first attempt"
+                " is made at once), none negative"
+            )
+        return value
 
 
 class LiveKitSettings(BaseModel):
@@ -211,18 +336,17 @@ class Settings(BaseSettings):
 
 
 def _e164(value: str) -> str:
+    from flows.engine.phones import to_e164
+
     try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise ValueError(f"expected an E.164 number such as +14155550123, not {value!r}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return to_e164(value, None)
+    except AnswerError:
+        raise ValueError(f"expected an E.164 number such as +14155550123, not {value!r}") from None
 
 
 def flow_catalog(settings: Settings) -> FlowCatalog:
     """The built-in flows plus those in INTAKE_FLOWS_DIR."""
-    from flows.catalog import FlowCatalog
+    from flows.spec.catalog import FlowCatalog
 
     return FlowCatalog([settings.flows_dir] if settings.flows_dir else [])
 
@@ -252,9 +376,9 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        error = exc.errors()[0]
-        message = error["msg"].removeprefix("Value error, ")
-        if not error["loc"]:  # a rule across settings names its variables itself
-            raise ConfigError(message) from None
-        name = ENV_PREFIX + "__".join(str(part) for part in error["loc"]).upper()
-        raise ConfigError(f"{name}: {message}") from None
+        # a rule across settings (no location) names its variables itself
+        raise ConfigError(one_line_reason(exc, where=_variable)) from None
+
+
+def _variable(loc: tuple[str | int, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(part) for part in loc).upper() if loc else ""

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from flows.errors import FlowError
-from flows.spec import FlowSpec
+from flows.spec.flow import FlowSpec
 from service.errors import ConfigError
 from service.live import noise_cancellation, transfer_mode
 from service.pipeline import required_credentials

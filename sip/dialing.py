@@ -1,26 +1,28 @@
-"""Placing an outbound call: the job's metadata, the dialer port and its LiveKit implementation.
+"""Placing an outbound call: the job's metadata, and ``LiveKitDialer``, the LiveKit
+implementation of ``flows.engine.ports.Dialer``.
 
 The order follows LiveKit's outbound-caller example: the agent's session is started
 first (so nothing the callee says is missed), then the callee is dialed with
 ``wait_until_answered``. Whatever CreateSIPParticipant raises becomes a ``DialFailure``
-through the table in ``sip.outcomes`` (a SIP failure keeps its status code).
+through the table in ``sip.statuses`` (a SIP failure keeps its status code).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 import aiohttp
 from livekit import api
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from flows import parsers
-from flows.errors import AnswerError
+from flows.engine import parsers
+from flows.engine.outcomes import DialFailure
+from flows.engine.ports import DialRequest
+from flows.errors import AnswerError, dotted, one_line_reason
 from sip.errors import JobMetadataError
-from sip.outcomes import INVALID_NUMBER, REQUEST_MARGIN, DialFailure, dial_failure
+from sip.statuses import INVALID_NUMBER, REQUEST_MARGIN, dial_failure
 
 
 class OutboundJob(BaseModel):
@@ -44,23 +46,8 @@ def parse_job_metadata(raw: str) -> OutboundJob | None:
     except json.JSONDecodeError:
         raise JobMetadataError("job metadata is not JSON") from None
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "metadata"
-        raise JobMetadataError(f"job metadata {where}: {error['msg']}") from None
-
-
-@dataclass(frozen=True)
-class DialRequest:
-    room_name: str
-    to: str  # E.164 of the callee
-    caller_id: str | None  # the number shown to the callee; None = the trunk's
-    participant_identity: str
-
-
-class Dialer(Protocol):
-    async def dial(self, request: DialRequest) -> DialFailure | None:
-        """Ring the callee until they answer (None) or the call fails."""
-        ...
+        reason = one_line_reason(exc, where=lambda loc: dotted(loc) or "metadata")
+        raise JobMetadataError(f"job metadata {reason}") from None
 
 
 def dialable(number: str, region: str) -> str | DialFailure:

@@ -1,18 +1,12 @@
-"""Errors raised by the sip package.
-
-Tree::
-
-    SipError                 base; ``retryable`` says whether trying again can help
-    ├── JobMetadataError     an outbound job's metadata is not what the API promised
-    ├── RoutingError         an inbound call matches no flow
-    └── TransferError        a transfer to a human could not be attempted
-"""
+"""Errors raised by the sip package: a branch of the one tree drawn in ``flows.errors``."""
 
 from __future__ import annotations
 
+from flows.errors import IntakeError
 
-class SipError(Exception):
-    retryable: bool = False
+
+class SipError(IntakeError):
+    """Base of every error raised by the sip package."""
 
 
 class JobMetadataError(SipError):

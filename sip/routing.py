@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from livekit import rtc
 
-from flows import parsers
+from flows.engine import parsers
 from flows.errors import AnswerError
 from sip.errors import RoutingError
 

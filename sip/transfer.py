@@ -1,11 +1,11 @@
-"""Handing a caller to a human: the port the agent calls and its implementations.
+"""Handing a caller to a human: implementations of ``flows.engine.ports.Transferer``.
 
 - ``WarmTransferer`` (``sip.warm_transfer``) runs livekit's ``WarmTransferTask``: the
   human is dialed into a side room, hears a briefing, and is moved into the caller's room.
   The move (``MoveParticipant``) exists on LiveKit Cloud only.
 - ``ColdTransferer`` hands the SIP call over with ``TransferSIPParticipant`` (a SIP
   REFER): no briefing, but it works on a self-hosted LiveKit server.
-- ``ScriptedTransferer`` answers with what a scenario says the human does.
+- ``flows.testing.callers.ScriptedTransferer`` answers as a scenario says the human does.
 
 A failure never raises: it becomes the outcome the payload reports.
 """
@@ -13,46 +13,16 @@ A failure never raises: it becomes the outcome the payload reports.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from typing import Protocol
 
 import aiohttp
 import structlog
 from livekit import api
 
-from flows.payload import TransferOutcome
-from flows.spec import TransferReason
-from sip.outcomes import REQUEST_MARGIN, TransferFailure, transfer_failure, transfer_result
+from flows.engine.outcomes import TransferFailure, TransferOutcome
+from flows.engine.ports import TransferRequest
+from sip.statuses import REQUEST_MARGIN, transfer_failure, transfer_result
 
 log = structlog.get_logger("intake.transfer")
-
-
-@dataclass(frozen=True)
-class TransferRequest:
-    to: str
-    reason: TransferReason
-    briefing: str  # what was collected, sensitive fields left out
-
-
-class Transferer(Protocol):
-    # Whether a connected transfer leaves the caller and the human in the call's room (warm),
-    # rather than handing the caller's SIP leg elsewhere (cold): then the room must stay up.
-    keeps_room: bool
-
-    async def transfer(self, request: TransferRequest) -> TransferOutcome: ...
-
-
-@dataclass
-class ScriptedTransferer:
-    """Answers every transfer with a fixed outcome, and remembers what it was asked."""
-
-    outcome: TransferOutcome = "connected"
-    keeps_room: bool = True
-    requests: list[TransferRequest] = field(default_factory=list)
-
-    async def transfer(self, request: TransferRequest) -> TransferOutcome:
-        self.requests.append(request)
-        return self.outcome
 
 
 class ColdTransferer:

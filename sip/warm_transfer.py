@@ -7,76 +7,32 @@ moved into the caller's room (``MoveParticipant``: LiveKit Cloud only). Added he
   taken off hold, the human's leg is hung up, and the caller is told someone will call back;
 - a merge that fails (a server without ``MoveParticipant``) does the same instead of
   leaving the caller on hold with nobody coming;
-- the failure of the human's leg is kept and read with ``sip.outcomes``, so "nobody picked
+- the failure of the human's leg is kept and read with ``sip.statuses``, so "nobody picked
   up" (a ringing timeout has no SIP status) is told from "refused".
 
-This is the one module that reaches into ``WarmTransferTask``'s private members
-(``_set_result``, ``_merge_calls``, ``_originate_human_agent``, ``_human_agent_failed_fut``,
-``_human_agent_sess``, all of livekit-agents 1.8.9); tests/sip/test_warm_transfer.py pins each
-one, so an upgrade that changes them fails there first.
+What reaches into ``WarmTransferTask``'s private members lives in
+``flows.agent.livekit_private``, the one module that touches livekit's private APIs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import structlog
-from livekit import rtc
-from livekit.agents.beta.workflows import WarmTransferTask, WorkflowInstructions
-from livekit.agents.llm import StopResponse, ToolError
+from livekit.agents.beta.workflows import WorkflowInstructions
+from livekit.agents.llm import ToolError
 
-from flows.payload import TransferOutcome
+from flows.agent.livekit_private import PhoneWarmTransferTask
+from flows.engine.outcomes import TransferOutcome
+from flows.engine.ports import TransferRequest
 from sip.line import Line
-from sip.outcomes import transfer_failure
-from sip.transfer import TransferRequest
+from sip.statuses import transfer_failure
 
 log = structlog.get_logger("intake.transfer")
 
 HUMAN_ROOM_SUFFIX = "-human-agent"  # WarmTransferTask's side room: "<caller room>-human-agent"
 TIMED_OUT = "the transfer took too long"
-MERGE_FAILED = "the human could not be brought into the call"
 NOT_STARTED = "the transfer could not start"
-
-
-class _PhoneWarmTransfer(WarmTransferTask):
-    # What dialing the human raised (the task itself only says "could not dial human
-    # agent"): a ringing timeout carries no SIP status, so the whole error is kept.
-    dial_error: Exception | None = None
-    merge_failed = False
-
-    async def _originate_human_agent(
-        self, *, room_name: str, identity: str, room: rtc.Room
-    ) -> None:
-        try:
-            await super()._originate_human_agent(room_name=room_name, identity=identity, room=room)
-        except Exception as exc:
-            self.dial_error = exc
-            raise
-
-    async def _merge_calls(self) -> None:
-        # Unguarded, a refused MoveParticipant only tells the human's model that its tool
-        # failed: the caller stays on hold for good.
-        try:
-            await super()._merge_calls()
-        except Exception as exc:
-            log.warning("transfer.merge_failed", error=type(exc).__name__)
-            self.merge_failed = True
-            self._set_result(ToolError(MERGE_FAILED))
-            raise StopResponse() from None
-
-    @property
-    def human_answered(self) -> bool:
-        return self._human_agent_sess is not None
-
-    def abandon(self, reason: str) -> None:
-        """End the transfer now: hold music stops, the caller is back with the agent, and
-        a human leg still ringing stops waiting (its room is deleted by the caller)."""
-        if self.done():
-            return
-        with contextlib.suppress(asyncio.InvalidStateError):
-            self._human_agent_failed_fut.set_result(None)
-        self._set_result(ToolError(reason))
 
 
 class WarmTransferer:
@@ -100,7 +56,7 @@ class WarmTransferer:
     async def transfer(self, request: TransferRequest) -> TransferOutcome:
         # The human is briefed from our summary, not the raw conversation, which may
         # hold sensitive answers.
-        task = _PhoneWarmTransfer(
+        task = PhoneWarmTransferTask(
             request.to,
             sip_trunk_id=self._trunk_id,
             ringing_timeout=self._ringing_timeout,
@@ -122,7 +78,7 @@ class WarmTransferer:
         return "connected"
 
     @staticmethod
-    def _failure(task: _PhoneWarmTransfer, message: str) -> TransferOutcome:
+    def _failure(task: PhoneWarmTransferTask, message: str) -> TransferOutcome:
         if "declined" in message:
             return "declined"
         if message == TIMED_OUT:
@@ -132,7 +88,7 @@ class WarmTransferer:
         return "no_answer" if "timeout" in message.lower() else "failed"
 
 
-def _why(task: _PhoneWarmTransfer, message: str) -> str:
+def _why(task: PhoneWarmTransferTask, message: str) -> str:
     """A fixed vocabulary for the log (the human's own words to the model are not logged)."""
     if task.merge_failed:
         return "merge_failed"

@@ -14,7 +14,7 @@ from livekit import rtc
 from livekit.agents import AgentSession, llm
 from livekit.rtc._proto import handle_pb2, participant_pb2
 
-from flows.call import Call
+from flows.engine.call import Call
 
 
 @dataclass

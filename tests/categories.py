@@ -37,7 +37,8 @@ _BOUNDARY_MODULES = frozenset(
         "livekit_server",
         "openai_server",
         # the project's own entry points to calls, stores and servers
-        "calls",  # the live-call harness
+        "calls",  # the live-call driver
+        "harness",  # the text-session / fake-job harness
         "simulator",
         "runner",
         "job",

@@ -22,11 +22,11 @@ from fakes.livekit_server import FakeLiveKitServer
 from livekit import api
 from sqlalchemy.engine import make_url
 
-from flows.answers import AnswerContext
-from flows.catalog import FlowCatalog
-from flows.ids import new_call_id
-from flows.payload import Payload
-from flows.spec import FlowSpec
+from flows.engine.answers import AnswerContext
+from flows.engine.ids import new_call_id
+from flows.engine.payload import Payload
+from flows.spec.catalog import FlowCatalog
+from flows.spec.flow import FlowSpec
 
 TODAY = date(2026, 11, 27)
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Row
 
-from flows.ids import new_call_id
+from flows.engine.ids import new_call_id
 from service.scheduler.dispatch import Dispatch, DispatchError
 from service.scheduler.rules import RetryPolicy, Window
 from service.store import CallStore

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 import yaml
 
-from flows.catalog import FlowCatalog, parse_spec
-from flows.expect import mismatches
-from flows.payload import Payload
-from flows.scenario import check_against, parse_scenario
-from flows.simulator import SimulationOptions, simulate
+from flows.engine.payload import Payload
+from flows.spec.catalog import FlowCatalog, parse_spec
+from flows.testing.expect import mismatches
+from flows.testing.scenario import check_against, parse_scenario
+from flows.testing.simulator import SimulationOptions, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -16,6 +16,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from flows.engine.clock import Clock
 from service.api import errors
 from service.api.auth import authenticator
 from service.api.context import ApiContext
@@ -35,7 +36,6 @@ from service.store import CallStore
 from service.store.api_keys import ApiKeys
 from service.store.call_rows import zones_of
 from service.store.campaigns import Campaigns
-from service.store.clock import Clock
 from service.store.dnc import DoNotCallList
 from service.store.requests import CallRequests
 

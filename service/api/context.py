@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from flows.engine.clock import Clock
 from service.api.errors import ApiError
 from service.api.flow_index import FlowIndex
 from service.api.metrics import ApiMetrics
@@ -15,7 +16,6 @@ from service.api.simulation import SimulateOptions
 from service.settings import Settings
 from service.store.api_keys import ApiKeys
 from service.store.campaigns import Campaigns
-from service.store.clock import Clock
 from service.store.dnc import DoNotCallList
 from service.store.requests import CallRequests
 

@@ -17,6 +17,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
+from flows.errors import dotted, one_line_reason
+from service.errors import ServiceError
 from service.store.errors import (
     ConflictError,
     DoNotCallError,
@@ -62,7 +64,7 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-class ApiError(Exception):
+class ApiError(ServiceError):
     def __init__(
         self,
         status: int,
@@ -92,12 +94,9 @@ def validation_message(errors: list[Any]) -> str:
     """The first problem, where it is and what is wrong, without the value given."""
     if not errors:
         return "the request is invalid"
-    first = errors[0]
-    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-    what = str(first.get("msg", "is invalid")).removeprefix("Value error, ")
-    if first.get("type") == "json_invalid":
+    if errors[0].get("type") == "json_invalid":
         return "the body is not valid JSON"
-    return f"{where}: {what}" if where else what
+    return one_line_reason(errors, where=lambda loc: dotted(p for p in loc if p != "body"))
 
 
 def parse_error(exc: ValidationError, prefix: tuple[str, ...] = ()) -> ApiError:

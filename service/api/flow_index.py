@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from flows.errors import FlowError
 
 if TYPE_CHECKING:
-    from flows.catalog import FlowCatalog
-    from flows.spec import FlowSpec
+    from flows.spec.catalog import FlowCatalog
+    from flows.spec.flow import FlowSpec
 
 
 class FlowIndex:

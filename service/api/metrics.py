@@ -16,8 +16,8 @@ from sqlalchemy import Column, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from flows.statuses import CALL_STATUSES as DIAL_OUTCOMES
-from service.store.clock import Clock
+from flows.engine.clock import Clock
+from flows.engine.outcomes import CALL_STATUSES as DIAL_OUTCOMES
 from service.store.engine import unavailable_as_store_error
 from service.store.schema import (
     DEAD,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import phonenumbers
+from flows.engine.phones import to_e164
+from flows.errors import AnswerError
 
 LONGEST = 64  # characters of input considered at all; no real number comes close
 
@@ -12,9 +13,6 @@ def e164(number: str, region: str) -> str | None:
     if not number or len(number) > LONGEST:
         return None
     try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException:
+        return to_e164(number, region)
+    except AnswerError:
         return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

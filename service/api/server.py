@@ -14,12 +14,13 @@ from collections.abc import Generator
 import structlog
 import uvicorn
 
+from flows.engine.clock import utc_now
 from service.api.app import create_app
 from service.api.simulation import SimulateOptions
 from service.errors import ServiceError
 from service.scheduler.running import check_dispatching, serve_work
 from service.settings import Settings
-from service.store import CallStore, utc_now
+from service.store import CallStore
 
 GRACE_SECONDS = 10  # for requests under way (a results stream) after a signal
 

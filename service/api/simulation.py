@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from flows.engine.clock import Clock, utc_now
 from service.errors import ServiceError
 from service.scheduler.clock import SimulatedClock
-from service.store.clock import Clock, utc_now
 
 if TYPE_CHECKING:
-    from flows.spec import FlowSpec
+    from flows.spec.flow import FlowSpec
 
 NOT_SIMULATING = "simulate is only accepted by `intake serve --simulate`"
 FASTEST = 100_000.0  # a day in under a second; beyond that the scheduler cannot keep up

@@ -21,22 +21,21 @@ from typing import Protocol
 import httpx
 import structlog
 
+from flows.engine.clock import Clock, utc_now
 from service.delivery.recorder import GroupRecorder
 from service.delivery.retry import parse_retry_after, retry_delay
 from service.delivery.signing import Signer
+from service.settings import WebhookSettings
 from service.store import (
     DEAD,
     DELIVERED,
     PENDING,
     Attempt,
-    Clock,
     DeliveryResult,
     DueDelivery,
     StoreError,
     Verdict,
-    utc_now,
 )
-from service.store_settings import WebhookSettings
 
 log = structlog.get_logger("intake.delivery")
 

@@ -12,11 +12,11 @@ from datetime import timedelta
 import httpx
 import structlog
 
+from flows.engine.clock import Clock, utc_now
 from service.delivery.dispatcher import Deliverer, Report, pause
-from service.settings import Settings
-from service.store import CallStore, Clock, StoreError, utc_now
+from service.settings import Settings, WebhookSettings
+from service.store import CallStore, StoreError
 from service.store.spool import Spool, import_spool
-from service.store_settings import WebhookSettings
 
 log = structlog.get_logger("intake.delivery")
 

@@ -20,12 +20,12 @@ from typing import TypeVar
 
 import structlog
 
-from flows.catalog import FlowCatalog
+from flows.engine.clock import Clock, utc_now
+from flows.spec.catalog import FlowCatalog
 from service.scheduler.dispatch import Dispatch, Dispatcher, DispatchError
 from service.scheduler.payloads import UnconnectedPayloads
 from service.settings import Settings
 from service.store.calls import CallStore
-from service.store.clock import Clock, utc_now
 from service.store.errors import StoreError
 from service.store.requested import UnconnectedPayload
 from service.store.scheduling import ClaimResult, SchedulingStore

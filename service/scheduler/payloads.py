@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flows.call import Call, CallInfo
-from flows.catalog import FlowCatalog
+from flows.engine.call import Call, CallInfo
+from flows.engine.payload import Payload, timestamp
 from flows.errors import FlowError
-from flows.payload import Payload, timestamp
+from flows.spec.catalog import FlowCatalog
+from flows.testing.callers import ScriptedTransferer
 from service.scheduler.dispatch import Dispatch
-from sip.transfer import ScriptedTransferer
 
 UNKNOWN_VERSION = "unknown"
 

@@ -23,18 +23,19 @@ from typing import Any
 
 import structlog
 
-from flows.call import Call, CallInfo
-from flows.catalog import FlowCatalog
-from flows.documents import Document, DocumentError, validate
+from flows.engine.call import Call, CallInfo
+from flows.engine.clock import Clock
+from flows.engine.ids import short_id
+from flows.engine.payload import Payload
+from flows.engine.ports import CallRecorder
 from flows.errors import FlowError, ScenarioError
-from flows.ids import short_id
-from flows.payload import Payload
-from flows.scenario import Scenario, check_against
-from flows.spec import FlowSpec
+from flows.spec.catalog import FlowCatalog
+from flows.spec.documents import Document, DocumentError, validate
+from flows.spec.flow import FlowSpec
+from flows.testing.scenario import Scenario, check_against
 from service.errors import ServiceError
-from service.job_store import CallRecorder, Progress
+from service.job_store import Progress
 from service.scheduler.dispatch import Dispatch, DispatchError
-from service.store.clock import Clock
 
 log = structlog.get_logger("intake.simulated")
 
@@ -188,8 +189,9 @@ class SimulatedDispatcher:
         return _Prepared(spec, scenario, info)
 
     async def _run(self, attempt: _Attempt) -> None:
-        await asyncio.to_thread(importlib.import_module, "flows.simulator")
-        from flows import simulator  # imported above, off the loop: this is a lookup
+        await asyncio.to_thread(importlib.import_module, "flows.testing.simulator")
+        from flows.testing import simulator  # imported above, off the loop: this is a lookup
+        from sip.statuses import SIMULATED_DIAL_FAILURES
 
         prepared = attempt.prepared
         options = simulator.SimulationOptions(
@@ -202,7 +204,9 @@ class SimulatedDispatcher:
         progress = Progress(self._store, call, self._heartbeat_interval, worker_id=SIMULATOR_ID)
         await progress.start()
         try:
-            payload = await simulator.play(call, prepared.scenario)
+            payload = await simulator.play(
+                call, prepared.scenario, dial_failures=SIMULATED_DIAL_FAILURES
+            )
         except Exception:  # a defect: the call still ends, as failed, and is settled
             call.log.exception("simulated_call.error")
             payload = call.finish("error")

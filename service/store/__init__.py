@@ -7,7 +7,6 @@ Final payloads that could not be stored wait in a ``Spool`` of files until impor
 """
 
 from service.store.calls import CallStore
-from service.store.clock import Clock, utc_now
 from service.store.errors import (
     StoreError,
     StoreUnavailableError,
@@ -31,7 +30,6 @@ __all__ = [
     "SUPERSEDED",
     "Attempt",
     "CallStore",
-    "Clock",
     "DeliveryRecord",
     "DeliveryResult",
     "DueDelivery",
@@ -41,5 +39,4 @@ __all__ = [
     "UnknownCallError",
     "UnknownDeliveryError",
     "Verdict",
-    "utc_now",
 ]

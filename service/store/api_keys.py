@@ -25,8 +25,8 @@ from sqlalchemy import Connection, Delete, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from flows.ids import ulid
-from service.store.clock import Clock
+from flows.engine.clock import Clock
+from flows.engine.ids import ulid
 from service.store.engine import unavailable_as_store_error, upsert
 from service.store.errors import ConflictError, NotFoundError, QuotaExceededError
 from service.store.schema import api_key_usage, api_keys

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from flows.ids import ulid
+from flows.engine.ids import ulid
 from service.scheduler.zones import callee_zones
 
 NO_ZONE = "no time zone could be found for the number"

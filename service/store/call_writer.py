@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from flows.engine.clock import Clock
 from service.store.api_keys import Caller, count_calls, room_left, used_up
-from service.store.clock import Clock
 from service.store.dnc import listed_numbers
 from service.store.engine import sqlite_sync_engine, unavailable_as_store_error
 from service.store.errors import DoNotCallError

@@ -17,8 +17,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from flows.ids import ulid
-from service.store.clock import Clock, utc_now
+from flows.engine.clock import Clock, utc_now
+from flows.engine.ids import ulid
+from service.settings import EndpointSettings
 from service.store.dnc import DoNotCallList
 from service.store.engine import create_engine, migrate, unavailable_as_store_error, upsert
 from service.store.errors import StoreUnavailableError, UnknownCallError
@@ -35,12 +36,11 @@ from service.store.schema import (
     calls,
     deliveries,
 )
-from service.store_settings import EndpointSettings
 
 if TYPE_CHECKING:
     # Imported where a payload is parsed: the model brings the answer parsers, a tenth of
     # a second on the start of `intake serve`, which parses none until a call ends.
-    from flows.payload import Payload
+    from flows.engine.payload import Payload
 
 
 async def request_status(conn: AsyncConnection, call_id: str) -> str | None:
@@ -323,7 +323,7 @@ class CallStore:
         real payload, should it still come (from a worker's spool), supersedes it. The
         staleness is checked again in the UPDATE, so a heartbeat that lands meanwhile wins.
         """
-        from flows.payload import Payload, timestamp
+        from flows.engine.payload import Payload, timestamp
 
         now = self._clock()
         cutoff = now - stale_after
@@ -368,7 +368,7 @@ class CallStore:
         """The final payload of a finished call; None if unknown or still live."""
         async with self._engine.connect() as conn:
             text = await conn.scalar(select(calls.c.payload).where(calls.c.call_id == call_id))
-        from flows.payload import Payload
+        from flows.engine.payload import Payload
 
         return None if text is None else Payload.model_validate_json(text)
 

@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from flows.ids import ulid
-from flows.statuses import CALL_STATUSES
+from flows.engine.clock import Clock
+from flows.engine.ids import ulid
+from flows.engine.outcomes import CALL_STATUSES
 from service.scheduler.rules import DEFAULT_RETRY, DEFAULT_WINDOW, RetryPolicy, Window
 from service.store.api_keys import Caller, charge_quota
 from service.store.call_rows import NO_ZONE, sequential_call_ids, zones_of
-from service.store.clock import Clock
 from service.store.dnc import listed_numbers
 from service.store.engine import unavailable_as_store_error
 from service.store.errors import ConflictError, NotFoundError

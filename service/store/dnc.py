@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.store.clock import Clock
+from flows.engine.clock import Clock
 from service.store.engine import unavailable_as_store_error, upsert
 from service.store.schema import CANCELLED, QUEUED, call_requests, do_not_call
 

@@ -1,4 +1,4 @@
-"""Errors raised by the store package.
+"""Errors raised by the store package (a branch of the tree drawn in ``flows.errors``).
 
 Tree::
 

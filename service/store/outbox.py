@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.store.clock import Clock
+from flows.engine.clock import Clock
 from service.store.engine import unavailable_as_store_error, upsert
 from service.store.errors import UnknownDeliveryError
 from service.store.schema import (

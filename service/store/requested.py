@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from flows.payload import Payload
+from flows.engine.payload import Payload
 from service.scheduler.dispatch import Dispatch
 from service.scheduler.retries import next_dial
 from service.scheduler.rules import DEFAULT_RETRY, DEFAULT_WINDOW, RetryPolicy, Window

@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import Row, Select, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from flows.ids import new_call_id
+from flows.engine.clock import Clock
+from flows.engine.ids import new_call_id
 from service.store.api_keys import Caller, charge_quota
 from service.store.call_rows import NO_ZONE, zones_of
 from service.store.call_writer import ON_THE_LIST, CallWriter
-from service.store.clock import Clock
 from service.store.engine import unavailable_as_store_error, upsert
 from service.store.errors import ConflictError, DoNotCallError, NotFoundError
 from service.store.schema import (

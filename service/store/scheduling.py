@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from flows.engine.clock import Clock
 from service.scheduler.dispatch import Dispatch
 from service.scheduler.pacing import believable, slot_free
 from service.scheduler.window import next_opening
 from service.store.calls import CallStore
-from service.store.clock import Clock
 from service.store.engine import unavailable_as_store_error
 from service.store.requested import (
     REQUEST_COLUMNS,

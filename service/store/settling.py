@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from flows.payload import Payload
+from flows.engine.clock import Clock
+from flows.engine.payload import Payload
 from service.scheduler.dispatch import Dispatch, DispatchError
 from service.store.calls import CallStore
-from service.store.clock import Clock
 from service.store.engine import unavailable_as_store_error
 from service.store.requested import (
     CAMPAIGN_CANCELLED,

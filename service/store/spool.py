@@ -27,7 +27,7 @@ from typing import Protocol
 import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from flows.payload import Payload
+from flows.engine.payload import Payload
 from service.store.errors import StoreError
 
 log = structlog.get_logger("intake.spool")

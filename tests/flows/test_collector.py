@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flows.answers import AnswerContext
-from flows.collector import Collector
-from flows.replies import Ask, EndCall, Escalate, StepComplete
-from flows.spec import FlowSpec
+from flows.engine.answers import AnswerContext
+from flows.engine.collector import Collector
+from flows.engine.replies import Ask, EndCall, Escalate, StepComplete
+from flows.spec.flow import FlowSpec
 
 
 def asked(reply: object) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flows.expect import mismatches
+from flows.testing.expect import mismatches
 
 PAYLOAD = {"status": "completed", "results": {"a": {"x": 1, "y": True, "d": "1980-03-05"}}}
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.intents import (
+from flows.engine.intents import (
     correction_target,
     emergency_phrase,
     wants_no_more_calls,
@@ -178,3 +178,9 @@ def test_wants_no_more_calls(text: str, expected: bool) -> None:
 @given(st.text(max_size=200))
 def test_wants_no_more_calls_never_raises(text: str) -> None:
     assert wants_no_more_calls(text) in (True, False)
+
+
+@pytest.mark.parametrize("apostrophe", ["'", "\u2019", "\u02bc", "`"])
+def test_every_apostrophe_is_the_same_apostrophe(apostrophe: str) -> None:
+    assert wants_skip(f"I don{apostrophe}t know")
+    assert wants_no_more_calls(f"please don{apostrophe}t call me again")

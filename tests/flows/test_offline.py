@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.answers import AnswerContext
-from flows.collector import Collector
-from flows.offline import Decision, decide
-from flows.spec import FlowSpec
+from flows.agent.offline import Decision, decide
+from flows.engine.answers import AnswerContext
+from flows.engine.collector import Collector
+from flows.spec.flow import FlowSpec
 
 STEP_TOOLS = {
     "record_full_name",
@@ -93,7 +93,7 @@ def test_a_request_not_to_be_called_again_is_heard_at_every_kind_of_question(
 
 
 def test_skip_unless_it_is_an_option(catalog: object, ctx: AnswerContext) -> None:
-    from flows.catalog import FlowCatalog
+    from flows.spec.catalog import FlowCatalog
 
     leads = FlowCatalog().load("lead_qualification")
     c = collector_at(leads, ctx, "budget")
@@ -119,7 +119,7 @@ def test_decide_never_raises(intake: FlowSpec, text: str) -> None:
 def test_a_bare_no_is_no_comment_but_still_answers_yes_no_and_lists(
     catalog: object, intake: FlowSpec, ctx: AnswerContext
 ) -> None:
-    from flows.catalog import FlowCatalog
+    from flows.spec.catalog import FlowCatalog
 
     feedback = FlowCatalog().load("customer_feedback")
     c = collector_at(feedback, ctx, "comments")

@@ -13,19 +13,16 @@ from typing import Any
 
 import pytest
 from calls import LiveCall
-from livekit import rtc
 from livekit.agents import RunResult, llm
 from livekit.agents.llm import StopResponse
-from livekit.agents.testing import fake_job_context
 
-from flows.agent import NO_MORE_CALLS_GOODBYE, IntakeAgent
-from flows.call import Call, CallEnding, CallInfo
-from flows.offline import OfflineLLM
-from flows.simulator import text_session
-from flows.spec import FlowSpec
-from flows.tasks import StepTask
-from sip.keypad import attach_keypad
-from sip.transfer import ScriptedTransferer
+from flows.agent.root import NO_MORE_CALLS_GOODBYE
+from flows.agent.tasks import StepTask
+from flows.engine.call import Call, CallEnding, CallInfo
+from flows.spec.flow import FlowSpec
+from flows.testing.callers import ScriptedTransferer
+from flows.testing.harness import offline_call
+from sip.dtmf import listen_for_keys
 
 
 def make_call(spec: FlowSpec, *, transfer_to: str | None = None) -> Call:
@@ -44,17 +41,10 @@ def make_call(spec: FlowSpec, *, transfer_to: str | None = None) -> Call:
 
 
 async def start(call: Call) -> AsyncIterator[LiveCall]:
-    room = rtc.Room()
-    with fake_job_context(room=room) as job:
-        keypad = attach_keypad(room, call.keypad, call.keypad_entry_length)
-        session = text_session(OfflineLLM(call.collector))
-        await session.start(IntakeAgent(call))
-        try:
-            yield LiveCall(call, session, room)
-        finally:
-            keypad.close()
-            await session.aclose()
-            await job._on_cleanup()
+    async with offline_call(call) as running:
+        listen_for_keys(running.room, running.keypad)  # keys arrive as room events here
+        await running.start()
+        yield LiveCall(call, running.session, running.room)
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from flows.catalog import FlowCatalog, parse_spec
 from flows.errors import SpecError, UnknownFlowError
-from flows.fields import ListField
+from flows.spec.catalog import FlowCatalog, parse_spec
+from flows.spec.fields import ListField
 
 # CONTRACT.md section 2: step ids, field ids and types, optional (?), confirm, when.
 CONTRACT = {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.cli import main
+from service.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "examples" / "scenarios"
@@ -170,7 +170,7 @@ def test_flows_list_show_check(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "member_id" in out and "when has_insurance" in out
     code, out, _ = run(capsys, "flows", "show", "patient_intake", "--json")
     assert json.loads(out)["id"] == "patient_intake"
-    builtin = ROOT / "flows" / "builtin" / "lead_qualification.yaml"
+    builtin = ROOT / "flows" / "spec" / "builtin" / "lead_qualification.yaml"
     code, out, _ = run(capsys, "flows", "check", str(builtin))
     assert code == 0 and "ok (lead_qualification" in out
 

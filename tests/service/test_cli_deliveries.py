@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from service.cli import main
+from service.cli.main import main
 
 if TYPE_CHECKING:
     from conftest import WebhookReceiver

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
-from flows.payload import Payload
+from flows.engine.payload import Payload
 from service.delivery import Deliverer
+from service.settings import WebhookSettings
 from service.store import CallStore
 from service.store.schema import delivery_attempts
-from service.store_settings import WebhookSettings
 
 if TYPE_CHECKING:
     from conftest import FakeClock, Received, WebhookReceiver

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from flows.payload import Payload
+from flows.engine.payload import Payload
+from service.settings import EndpointSettings
 from service.store import CallStore
-from service.store_settings import EndpointSettings
 
 if TYPE_CHECKING:
     from conftest import FakeClock, WebhookReceiver

@@ -25,24 +25,26 @@ from fakes.twirp import TwirpError
 from livekit import api, rtc
 from livekit.agents import AgentSession, JobContext
 from livekit.agents.llm import ChatMessage
-from livekit.agents.testing import fake_job_context
 from queued_calls import queue_call, statuses
 from sqlalchemy import select
 
-from flows.agent import IntakeAgent
-from flows.call import CallEnding
-from flows.catalog import FlowCatalog
-from flows.payload import Payload, TransferOutcome
+from flows.agent.root import IntakeAgent
+from flows.engine.call import CallEnding
+from flows.engine.outcomes import TransferOutcome
+from flows.engine.payload import Payload
+from flows.engine.ports import Dialer, Transferer
+from flows.spec.catalog import FlowCatalog
+from flows.testing.callers import ScriptedTransferer
+from flows.testing.harness import fake_job
 from service.job import JobPorts, run_call_job
 from service.pipeline import offline_pipeline
-from service.settings import Settings
+from service.settings import EndpointSettings, Settings
 from service.store import CallStore
 from service.store.schema import CANCELLED, QUEUED, calls
 from service.store.spool import SpoolEntry
-from service.store_settings import EndpointSettings
-from sip.dialing import Dialer, LiveKitDialer
+from sip.dialing import LiveKitDialer
 from sip.line import Line, RoomLine
-from sip.transfer import ColdTransferer, ScriptedTransferer, Transferer
+from sip.transfer import ColdTransferer
 
 TRUNK = "ST_outbound"
 CALLEE = "+14155550123"
@@ -169,7 +171,7 @@ async def running_job(
     harness: Harness, ports: JobPorts, metadata: str = ""
 ) -> AsyncIterator[asyncio.Task[Payload | None]]:
     """The job running in a fake job context whose room the test drives."""
-    with fake_job_context(room=harness.room, job_metadata=metadata) as job:
+    async with fake_job(harness.room, metadata=metadata) as job:
         job._on_shutdown = harness.shutdowns.append  # a fake job's shutdown goes nowhere
         task = asyncio.create_task(run_call_job(job, ports))
         await asyncio.sleep(0.05)  # let the job reach its first wait before the room moves
@@ -180,7 +182,6 @@ async def running_job(
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            await job._on_cleanup()
 
 
 async def result(task: asyncio.Task[Payload | None]) -> Payload | None:

@@ -18,12 +18,11 @@ import structlog
 from livekit import rtc
 from sqlalchemy.engine import make_url
 
-from flows.payload import Payload
+from flows.engine.payload import Payload
 from service.catch_up import CatchUp, caught_up
-from service.settings import Settings
+from service.settings import EndpointSettings, Settings
 from service.store import CallStore, StoreUnavailableError
 from service.store.spool import Spool, SpoolEntry, SpoolImport, import_spool
-from service.store_settings import EndpointSettings
 from service.worker import call_store
 from tests.service.test_job import Harness, result, running_job, settings
 

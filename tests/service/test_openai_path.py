@@ -17,14 +17,14 @@ from fakes.openai_server import Reply, ScriptedOpenAIServer
 from livekit.agents.llm import FallbackAdapter
 from livekit.plugins import openai
 
-from flows.call import Call
-from flows.catalog import FlowCatalog
-from flows.collector import Collector
-from flows.offline import OfflineLLM, decide
-from flows.runner import prepare
-from flows.scenario import Scenario
-from flows.simulator import ScenarioCaller, SimulationOptions, call_info, run_call
-from sip.transfer import ScriptedTransferer
+from flows.agent.offline import OfflineLLM, decide
+from flows.engine.call import Call
+from flows.engine.collector import Collector
+from flows.spec.catalog import FlowCatalog
+from flows.testing.callers import ScenarioCaller, ScriptedTransferer
+from flows.testing.runner import prepare
+from flows.testing.scenario import Scenario
+from flows.testing.simulator import SimulationOptions, call_info, run_call
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,15 +20,15 @@ from scheduling_support import (
 from sqlalchemy import func, select
 from structlog.testing import capture_logs
 
-from flows.catalog import FlowCatalog
-from flows.payload import Payload
+from flows.engine.payload import Payload
+from flows.spec.catalog import FlowCatalog
 from service.scheduler.dispatch import Dispatch, DispatchError
 from service.scheduler.loop import Scheduler
 from service.scheduler.payloads import UnconnectedPayloads
 from service.scheduler.rules import DAYS, Window
+from service.settings import EndpointSettings
 from service.store import CallStore
 from service.store.schema import ENDED, QUEUED, deliveries
-from service.store_settings import EndpointSettings
 
 MakePayload = Callable[..., Payload]
 HOOK = EndpointSettings.model_validate(

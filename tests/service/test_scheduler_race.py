@@ -12,8 +12,8 @@ from conftest import postgres_execute, run_async
 from scheduling_support import RecordingDispatcher, add_campaign, local
 from sqlalchemy import insert, select
 
-from flows.catalog import FlowCatalog
-from flows.ids import new_call_id
+from flows.engine.ids import new_call_id
+from flows.spec.catalog import FlowCatalog
 from service.scheduler.loop import Scheduler
 from service.scheduler.payloads import UnconnectedPayloads
 from service.scheduler.rules import DAYS, Window

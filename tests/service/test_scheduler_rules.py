@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scheduling_support import within_rate
 
-from flows.statuses import CALL_STATUSES
+from flows.engine.outcomes import CALL_STATUSES
 from service.scheduler.pacing import dial_spacing, slot_free, take_slot
 from service.scheduler.retries import next_dial
 from service.scheduler.rules import DAYS, DEFAULT_RETRY, Retry, RetryPolicy, Window

@@ -25,11 +25,12 @@ from scheduling_support import (
 )
 from sqlalchemy import func, select
 
-from flows.catalog import FlowCatalog
-from flows.payload import Payload
+from flows.engine.payload import Payload
+from flows.spec.catalog import FlowCatalog
 from service.scheduler.dispatch import Dispatch, DispatchError
 from service.scheduler.payloads import UnconnectedPayloads
 from service.scheduler.rules import Retry, RetryPolicy, Window
+from service.settings import EndpointSettings
 from service.store import CallStore
 from service.store.scheduling import NEVER_OPEN, NO_ZONE, ON_DNC, SchedulingStore
 from service.store.schema import (
@@ -46,7 +47,6 @@ from service.store.schema import (
     trunk_pacing,
 )
 from service.store.settling import SettlingStore
-from service.store_settings import EndpointSettings
 from sip.dialing import OutboundJob, parse_job_metadata
 
 MakePayload = Callable[..., Payload]

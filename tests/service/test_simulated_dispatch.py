@@ -16,8 +16,8 @@ import pytest
 from queued_calls import queue_call, statuses
 from sqlalchemy import select
 
-from flows.catalog import FlowCatalog
-from flows.payload import Payload
+from flows.engine.payload import Payload
+from flows.spec.catalog import FlowCatalog
 from service.scheduler.clock import SimulatedClock
 from service.scheduler.dispatch import Dispatch, DispatchError
 from service.scheduler.simulated import (
@@ -335,7 +335,7 @@ def test_importing_the_simulated_dispatcher_does_not_load_livekit_agents() -> No
     code = (
         "import sys, json\n"
         "from service.scheduler.simulated import SimulatedDispatcher, simulated_callee\n"
-        "from flows.catalog import FlowCatalog\n"
+        "from flows.spec.catalog import FlowCatalog\n"
         "simulated_callee({'answers': {'welcome': 'yes'}},"
         " spec=FlowCatalog().load('customer_feedback'))\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith('livekit.agents'))))\n"

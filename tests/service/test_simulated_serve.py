@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
-from flows.catalog import FlowCatalog
-from flows.payload import Payload
+from flows.engine.payload import Payload
+from flows.spec.catalog import FlowCatalog
 from service.delivery.process import run_deliveries
 from service.scheduler.clock import SimulatedClock
 from service.scheduler.dispatch import Dispatch

@@ -7,10 +7,10 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from flows.payload import Payload
+from flows.engine.payload import Payload
+from service.settings import EndpointSettings
 from service.store import CallStore
 from service.store.spool import Spool, SpoolEntry, SpoolImport, import_spool
-from service.store_settings import EndpointSettings
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 MakePayload = Callable[..., Payload]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from standardwebhooks.webhooks import Webhook
 
-from flows.payload import Payload
+from flows.engine.payload import Payload
 from service.store import CallStore
 from service.store.spool import Spool, SpoolEntry
 

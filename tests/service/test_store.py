@@ -14,7 +14,8 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from flows.payload import Payload
+from flows.engine.payload import Payload
+from service.settings import EndpointSettings
 from service.store import (
     DELIVERED,
     PENDING,
@@ -30,7 +31,6 @@ from service.store import (
 )
 from service.store.engine import create_engine
 from service.store.schema import call_steps, calls, deliveries, metadata
-from service.store_settings import EndpointSettings
 
 if TYPE_CHECKING:
     from conftest import FakeClock

@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from service.delivery import Signer
 from service.delivery.retry import parse_retry_after, retry_delay
-from service.store_settings import DEFAULT_SCHEDULE
+from service.settings import DEFAULT_SCHEDULE
 
 OLD = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 NEW = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"

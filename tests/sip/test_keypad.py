@@ -6,8 +6,14 @@ import asyncio
 
 import pytest
 
-from flows.spec import FlowSpec
-from sip.keypad import KeypadCollector, KeypadEntry, entry_length, keypad_prompt, keypad_text
+from flows.engine.keypad import (
+    KeypadCollector,
+    KeypadEntry,
+    entry_length,
+    keypad_prompt,
+    keypad_text,
+)
+from flows.spec.flow import FlowSpec
 
 
 def collect(

@@ -11,14 +11,11 @@ from livekit import api
 from livekit.api.sip_service import _as_sip_error
 from livekit.protocol import sip
 
-from flows.payload import TransferOutcome
-from sip.outcomes import (
+from flows.engine.outcomes import DialFailure, DialOutcome, TransferFailure, TransferOutcome
+from sip.statuses import (
     SIP_STATUSES,
     TRANSFER_REASONS,
     WITHOUT_SIP_STATUS,
-    DialFailure,
-    DialOutcome,
-    TransferFailure,
     cause_of,
     dial_failure,
     transfer_failure,

@@ -8,8 +8,8 @@ import pytest
 
 from sip.dialing import dialable, parse_job_metadata
 from sip.errors import JobMetadataError, RoutingError
-from sip.outcomes import dial_failure_for_sip_status
 from sip.routing import route_inbound
+from sip.statuses import dial_failure_for_sip_status
 
 ROUTES = {"+18005550100": "patient_intake"}
 

@@ -15,7 +15,8 @@ from fakes.livekit_server import FakeLiveKitServer
 from fakes.livekit_sip import Hangs, Unanswered
 from livekit import api
 
-from sip.transfer import ColdTransferer, TransferRequest
+from flows.engine.ports import TransferRequest
+from sip.transfer import ColdTransferer
 
 REQUEST = TransferRequest(
     to="+14155550999", reason="caller_request", briefing="Caller on the line."

@@ -20,18 +20,13 @@ from fakes.livekit_sip_service import DialScript
 from livekit import api, rtc
 from livekit.agents import Agent, AgentSession
 from livekit.agents.beta.workflows import WarmTransferTask
-from livekit.agents.testing import fake_job_context
 from livekit.agents.utils import http_context
 
+from flows.agent.livekit_private import MERGE_FAILED, PhoneWarmTransferTask
+from flows.engine.ports import TransferRequest
+from flows.testing.harness import fake_job
 from sip.line import RoomLine
-from sip.transfer import TransferRequest
-from sip.warm_transfer import (
-    HUMAN_ROOM_SUFFIX,
-    MERGE_FAILED,
-    TIMED_OUT,
-    WarmTransferer,
-    _PhoneWarmTransfer,
-)
+from sip.warm_transfer import HUMAN_ROOM_SUFFIX, TIMED_OUT, WarmTransferer
 
 REQUEST = TransferRequest(to="+14155550999", reason="caller_request", briefing="Caller: Jane.")
 
@@ -50,7 +45,7 @@ def test_the_private_members_we_use_are_still_there() -> None:
 
 
 async def test_a_new_task_has_the_state_abandon_reads() -> None:
-    task = _PhoneWarmTransfer("+14155550999", sip_trunk_id="ST_x", ringing_timeout=5)
+    task = PhoneWarmTransferTask("+14155550999", sip_trunk_id="ST_x", ringing_timeout=5)
     assert isinstance(task._human_agent_failed_fut, asyncio.Future)
     assert task._human_agent_sess is None and not task.human_answered
 
@@ -66,7 +61,7 @@ async def test_a_new_task_has_the_state_abandon_reads() -> None:
     ],
 )
 async def test_why_a_transfer_did_not_connect(message: str, answered: bool, outcome: str) -> None:
-    task = _PhoneWarmTransfer("+14155550999", sip_trunk_id="ST_x", ringing_timeout=5)
+    task = PhoneWarmTransferTask("+14155550999", sip_trunk_id="ST_x", ringing_timeout=5)
     if answered:
         task._human_agent_sess = object()  # type: ignore[assignment]
     assert WarmTransferer._failure(task, message) == outcome
@@ -80,10 +75,8 @@ async def job_api(
     monkeypatch.setenv("LIVEKIT_URL", livekit.url)
     monkeypatch.setenv("LIVEKIT_API_KEY", livekit.api_key)
     monkeypatch.setenv("LIVEKIT_API_SECRET", livekit.api_secret)
-    async with http_context.open():
-        with fake_job_context(room=rtc.Room()) as job:
-            yield
-            await job._on_cleanup()  # removes the job's temporary directory
+    async with http_context.open(), fake_job():
+        yield
 
 
 @pytest.mark.parametrize(
@@ -104,7 +97,7 @@ async def test_a_human_who_was_not_reached(
 ) -> None:
     """The human's leg as the real task dials it, through livekit-api to the local server."""
     livekit.script_dial("+14155550999", script)
-    task = _PhoneWarmTransfer("+14155550999", sip_trunk_id="ST_x", ringing_timeout=0.1)
+    task = PhoneWarmTransferTask("+14155550999", sip_trunk_id="ST_x", ringing_timeout=0.1)
     with pytest.raises(api.ServerError):  # what the task reports as "could not dial"
         await task._originate_human_agent(
             room_name="call-1" + HUMAN_ROOM_SUFFIX, identity="human", room=rtc.Room()
@@ -115,7 +108,7 @@ async def test_a_human_who_was_not_reached(
 
 @pytest.mark.usefixtures("job_api")
 async def test_a_human_who_answers_leaves_no_dial_error(livekit: FakeLiveKitServer) -> None:
-    task = _PhoneWarmTransfer("+14155550999", sip_trunk_id="ST_x", ringing_timeout=1)
+    task = PhoneWarmTransferTask("+14155550999", sip_trunk_id="ST_x", ringing_timeout=1)
     await task._originate_human_agent(
         room_name="call-1" + HUMAN_ROOM_SUFFIX, identity="human", room=rtc.Room()
     )
@@ -149,7 +142,7 @@ async def test_a_transfer_that_cannot_dial_gives_the_caller_back(
         human_room=RoomLine(lkapi, "call-1" + HUMAN_ROOM_SUFFIX),
     )
     root = _Root(transferer)
-    with fake_job_context(room=room) as job:
+    async with fake_job(room):
         session = AgentSession[None](turn_handling={"turn_detection": "manual"})
         try:
             await session.start(root)
@@ -162,4 +155,3 @@ async def test_a_transfer_that_cannot_dial_gives_the_caller_back(
         finally:
             await session.aclose()
             await lkapi.aclose()
-            await job._on_cleanup()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from flows.engine.parsers import ChoiceOption, parse_choice
 from flows.errors import AnswerError
-from flows.parsers import ChoiceOption, parse_choice
 
 SERVICES = (
     ChoiceOption("plumbing", "plumbing", ("leak", "pipes")),

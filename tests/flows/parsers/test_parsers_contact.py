@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from flows.engine.parsers import parse_email, parse_phone
 from flows.errors import AnswerError
-from flows.parsers import parse_email, parse_phone
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
+from flows.engine.parsers import parse_date
 from flows.errors import AnswerError
-from flows.parsers import parse_date
 
 TODAY = date(2025, 6, 1)
 MARCH_5_1980 = date(1980, 3, 5)

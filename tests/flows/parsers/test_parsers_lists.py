@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from flows.engine.parsers import ChoiceOption, is_none_answer, parse_choice, parse_list, parse_text
 from flows.errors import AnswerError
-from flows.parsers import ChoiceOption, is_none_answer, parse_choice, parse_list, parse_text
 
 
 @pytest.mark.parametrize(

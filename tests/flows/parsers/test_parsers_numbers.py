@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from flows.engine.parsers import parse_digits, parse_integer, parse_number
 from flows.errors import AnswerError
-from flows.parsers import parse_digits, parse_integer, parse_number
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.errors import AnswerError
-from flows.parsers import (
+from flows.engine.parsers import (
     ChoiceOption,
     is_none_answer,
     parse_alphanumeric,
@@ -30,6 +29,7 @@ from flows.parsers import (
     parse_text,
     parse_yes_no,
 )
+from flows.errors import AnswerError
 
 TODAY = date(2025, 6, 1)
 OPTIONS = (

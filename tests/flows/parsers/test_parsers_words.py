@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from flows.engine.parsers import parse_alphanumeric, parse_name, parse_text
 from flows.errors import AnswerError
-from flows.parsers import parse_alphanumeric, parse_name, parse_text
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from flows.engine.parsers import parse_yes_no
 from flows.errors import AnswerError
-from flows.parsers import parse_yes_no
 
 YES = [
     "yes",

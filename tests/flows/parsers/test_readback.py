@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from flows.parsers import (
+from flows.engine.parsers import (
     parse_alphanumeric,
     parse_date,
     parse_digits,
@@ -17,7 +17,7 @@ from flows.parsers import (
     parse_integer,
     parse_phone,
 )
-from flows.readback import (
+from flows.engine.readback import (
     speak_alphanumeric,
     speak_date,
     speak_digits,

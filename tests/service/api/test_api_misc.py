@@ -14,9 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert
 from structlog.testing import capture_logs
 
+from flows.engine.clock import utc_now
 from service.api.app import create_app
 from service.settings import Settings
-from service.store import CallStore, utc_now
+from service.store import CallStore
 from service.store.schema import call_attempts, deliveries
 
 if TYPE_CHECKING:

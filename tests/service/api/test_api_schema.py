@@ -23,9 +23,10 @@ from schemathesis.checks import (
 )
 from schemathesis.python.asgi import shutdown_lifespans
 
+from flows.engine.clock import utc_now
 from service.api.app import create_app
 from service.settings import Settings
-from service.store import CallStore, utc_now
+from service.store import CallStore
 from service.store.api_keys import ApiKeys
 
 CHECKS = [

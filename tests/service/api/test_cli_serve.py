@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.cli import main
+from service.cli.main import main
 
 INTAKE = str(Path(sys.executable).with_name("intake"))
 LIVEKIT = {
@@ -178,10 +178,11 @@ def test_serve_answers_then_stops_cleanly_on_sigterm(
 PROBE = """
 import asyncio, sys
 import httpx
-import service.cli, service.cli_serve, service.cli_keys, service.api.server
+import service.cli.main, service.cli.serve, service.cli.keys, service.api.server
 from service.api.app import create_app
 from service.settings import Settings
-from service.store import CallStore, utc_now
+from service.store import CallStore
+from flows.engine.clock import utc_now
 from service.store.api_keys import ApiKeys
 
 async def serve_a_little(url, data):
@@ -199,7 +200,7 @@ async def serve_a_little(url, data):
             assert (await client.post("/v1/calls", json=call, headers=auth)).status_code == 202
 
 asyncio.run(serve_a_little(sys.argv[1], sys.argv[2]))
-heavy = ("livekit.agents", "flows.simulator", "flows.runner")
+heavy = ("livekit.agents", "flows.testing.simulator", "flows.testing.runner")
 print([name for name in heavy if name in sys.modules])
 """
 

@@ -1,0 +1,1 @@
+"""The flow on livekit-agents: the root agent, tasks, tools, compiler, offline LLM."""

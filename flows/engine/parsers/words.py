@@ -1,0 +1,114 @@
+"""Free-form word answers: names, verbatim text, and spelled letter-and-digit codes."""
+
+from __future__ import annotations
+
+import re
+
+from flows.engine.parsers.normalize import (
+    FILLERS,
+    is_numeral,
+    is_word,
+    lead_in_length,
+    numeral_digits,
+    require_length,
+    spoken_tokens,
+    strip_lead_in,
+    tokenize,
+)
+from flows.engine.parsers.number_words import with_numerals
+from flows.errors import AnswerError
+
+_MAX_NAME_WORDS = 6
+_LETTERS = re.compile(r"[^\W\d_]+")
+# "Jane Doe here", "this is Jane speaking".
+_NAME_TRAILERS = frozenset({"here", "speaking"})
+# How letters are spoken when STT writes the word instead of the letter, NATO included.
+_LETTER_NAMES = {
+    "ay": "A", "alpha": "A", "bee": "B", "be": "B", "bravo": "B", "see": "C", "sea": "C",
+    "charlie": "C", "dee": "D", "delta": "D", "echo": "E", "eff": "F", "foxtrot": "F",
+    "gee": "G", "golf": "G", "aitch": "H", "hotel": "H", "eye": "I", "india": "I", "jay": "J",
+    "juliet": "J", "juliett": "J", "kay": "K", "kilo": "K", "el": "L", "ell": "L", "lima": "L",
+    "em": "M", "mike": "M", "en": "N", "november": "N", "oh": "O", "oscar": "O", "pee": "P",
+    "papa": "P", "cue": "Q", "queue": "Q", "quebec": "Q", "ar": "R", "are": "R", "romeo": "R",
+    "ess": "S", "sierra": "S", "tee": "T", "tea": "T", "tango": "T", "you": "U", "uniform": "U",
+    "vee": "V", "victor": "V", "whiskey": "W", "whisky": "W", "ex": "X", "xray": "X",
+    "why": "Y", "yankee": "Y", "zee": "Z", "zed": "Z", "zulu": "Z",
+}  # fmt: skip
+# Words that join the characters of a code but are not part of it.
+_CODE_CONNECTORS = frozenset(
+    {"dash", "hyphen", "space", "slash", "dot", "period", "point", "underscore"}
+    | {"and", "then", "capital", "letter", "number"}
+)
+
+
+def parse_name(text: str) -> str:
+    """Read a person's name: "my name is jane doe" -> "Jane Doe", "o'brien" -> "O'Brien"."""
+    tokens = tokenize(text, lower=False)
+    if any(is_numeral(token) for token in tokens):
+        raise AnswerError("expected a name without numbers")
+    lowered = [token.lower() for token in tokens]
+    start = lead_in_length(lowered)
+    kept = [
+        (tokens[index], lowered[index + 1 : index + 2] == ["."])
+        for index in range(start, len(tokens))
+        if is_word(tokens[index]) and lowered[index] not in FILLERS
+    ]
+    while kept and kept[-1][0].lower() in _NAME_TRAILERS:
+        kept.pop()
+    words = _join_spelled_letters(kept)
+    if not words:
+        raise AnswerError("expected a name")
+    if len(words) > _MAX_NAME_WORDS:
+        raise AnswerError(f"expected a name of at most {_MAX_NAME_WORDS} words")
+    return " ".join(_capitalise(word) for word in words)
+
+
+def _join_spelled_letters(words: list[tuple[str, bool]]) -> list[str]:
+    """Join letters spelled out ("j o h n") into a word; initials ("J. R.") stay apart.
+
+    Each word comes with whether STT wrote a period after it, which marks an initial.
+    """
+    joined: list[str] = []
+    spelling = ""
+    for word, period in words:
+        if len(word) == 1 and not period:
+            spelling += word
+            continue
+        if spelling:
+            joined.append(spelling)
+            spelling = ""
+        joined.append(word + "." if len(word) == 1 else word)
+    if spelling:
+        joined.append(spelling)
+    return joined
+
+
+def _capitalise(word: str) -> str:
+    """Title-case each part ("mary-jane" -> "Mary-Jane"); keep deliberate mixed case (McDonald)."""
+    if word != word.lower() and word != word.upper():
+        return word
+    return _LETTERS.sub(lambda letters: letters[0][:1].upper() + letters[0][1:], word.lower())
+
+
+def parse_text(text: str) -> str:
+    """Return what was said with whitespace trimmed and collapsed."""
+    collapsed = " ".join(text.split())
+    if not collapsed:
+        raise AnswerError("expected an answer")
+    return collapsed
+
+
+def parse_alphanumeric(text: str, *, min_length: int = 1, max_length: int | None = None) -> str:
+    """Read a code of letters and digits: "x y z one two three" -> "XYZ123"."""
+    characters: list[str] = []
+    for token in with_numerals(strip_lead_in(spoken_tokens(text))):
+        if is_numeral(token):
+            characters.append(numeral_digits(token))
+        elif token in _LETTER_NAMES:
+            characters.append(_LETTER_NAMES[token])
+        elif is_word(token) and token not in _CODE_CONNECTORS and token not in FILLERS:
+            characters.append(token.upper())
+    code = "".join(characters)
+    if not code:
+        raise AnswerError("expected letters and digits")
+    return require_length(code, "character", min_length, max_length)

@@ -1,0 +1,86 @@
+"""What a call has gathered so far: one state per field, and the questions put to the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from flows.engine.answers import Value
+from flows.spec.fields import FieldSpec
+from flows.spec.flow import FlowSpec, StepSpec
+
+Source = Literal["voice", "dtmf", "caller_id"]
+FieldStatus = Literal["pending", "collected", "skipped", "missing"]
+QuestionKind = Literal["welcome", "value", "confirm", "offer", "more", "item"]
+
+
+@dataclass
+class FieldState:
+    """One field of the flow, as the call goes."""
+
+    path: str
+    status: FieldStatus = "pending"
+    value: Value = None
+    source: Source | None = None
+    attempts: int = 0  # questions asked for this field
+    failures: int = 0  # answers that could not be used
+    confirmed: bool = False
+    skipped_by_condition: bool = False
+    # a value read back and awaiting the caller's yes
+    proposed: Value = None
+    proposed_source: Source | None = None
+    # a list of objects in progress: finished items, the item being filled, its next sub-field
+    items: list[dict[str, Value]] = field(default_factory=list)
+    draft: dict[str, Value] | None = None
+    draft_index: int = 0
+
+    @property
+    def settled(self) -> bool:
+        return self.status != "pending"
+
+    def reopen(self) -> None:
+        """Forget the answer so the field is asked again; attempts keep counting."""
+        self.status = "pending"
+        self.value = None
+        self.source = None
+        self.confirmed = False
+        self.failures = 0
+        self.skipped_by_condition = False
+        self.proposed = None
+        self.proposed_source = None
+        self.items = []
+        self.draft = None
+        self.draft_index = 0
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the agent is waiting for the caller to answer.
+
+    ``path`` names the answer queue in a scenario: ``welcome``, ``step.field``,
+    ``step.field[]`` (any more items?) or ``step.field[].sub`` (an item's sub-field).
+    Confirmations use the field's path with kind ``confirm``.
+    """
+
+    kind: QuestionKind
+    path: str
+    field_path: str | None
+    text: str
+    keypad: bool = False
+    serial: int = 0
+
+    @property
+    def yes_no(self) -> bool:
+        return self.kind in ("welcome", "confirm", "offer", "more")
+
+
+def when_holds(
+    spec: FlowSpec, step: StepSpec, field: FieldSpec, states: dict[str, FieldState]
+) -> bool:
+    """Whether a field's ``when`` condition holds; a condition on an answer not collected
+    (skipped, missing, not yet asked) does not."""
+    ref = spec.condition_path(step, field)
+    if ref is None or field.when is None:
+        return True
+    target = states[ref]
+    return field.when.holds(target.value if target.status == "collected" else None)

@@ -1,0 +1,1 @@
+"""Running flows without a phone: scenarios, simulated callers, the harness, the runner."""
