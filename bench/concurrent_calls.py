@@ -1,5 +1,5 @@
 """Concurrent calls: the latency this code adds per turn, and what a call costs in memory,
-in each of the worker's executors.
+against a bare livekit-agents session and in each of the worker's executors.
 
 N patient-intake calls run at once, each with scripted model and speech delays: the
 caller's words reach the agent 200 ms after they stop (STT), every model request takes
@@ -18,9 +18,14 @@ tools, collector and parsers add. The calls arrive over two seconds, in three se
   plugins preloaded as ``intake worker`` does); memory is each job process's RSS and PSS
   at the end of its call (PSS is what INTAKE_WORKER__JOB_MEMORY_LIMIT_MB is compared with).
 
-Each executor measurement runs in a fresh process of this script.
+First, against a baseline (bench/bare_session.py): in this process, alternating, the
+project's calls and a bare AgentSession's with the same scripted model, caller and words,
+one tool call per turn; per-turn latency, CPU per turn and memory per call are printed as
+project / baseline ratios at 1 and 25 calls. Each executor measurement then runs in a
+fresh process of this script.
 
-    .venv/bin/python bench/concurrent_calls.py [--sizes 1 10 25]
+    .venv/bin/python bench/concurrent_calls.py [--sizes 1 10 25] [--no-executors]
+    .venv/bin/python bench/concurrent_calls.py --profile 10    # cProfile of 10 calls
 """
 
 from __future__ import annotations
@@ -28,9 +33,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
+import functools
 import gc
+import itertools
 import json
 import os
+import pstats
 import statistics
 import subprocess
 import sys
@@ -44,7 +53,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
-from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess, llm  # noqa: E402
+from bare_session import ARRIVAL_WINDOW, STT, TTS, Comparison, Delayed, Turns, bare_call, compare  # noqa: E402
+from livekit.agents import AgentServer, JobContext, JobExecutorType, JobProcess  # noqa: E402
 
 from flows.agent.offline import OfflineLLM  # noqa: E402
 from flows.engine.call import Call  # noqa: E402
@@ -55,16 +65,19 @@ from flows.testing.callers import (  # noqa: E402
     ScenarioCaller,
     ScriptedTransferer,
 )
-from flows.testing.runner import prepare  # noqa: E402
-from flows.testing.simulator import SimulationOptions, call_info, run_call  # noqa: E402
+from flows.testing.runner import PreparedScenario, prepare  # noqa: E402
+from flows.testing.simulator import (  # noqa: E402
+    SimulationOptions,
+    Transcript,
+    call_info,
+    run_call,
+)
 from service.logging import configure_logging  # noqa: E402
 from service.settings import Settings, load_settings  # noqa: E402
 from service.worker import FULL, call_load, load_plugins, prepare_gc_for_calls, prewarm  # noqa: E402
 from service.worker_run import CLOSE_TIMEOUT, PRELOAD_LOCAL_INFERENCE  # noqa: E402
 
 SCENARIO = ROOT / "examples/scenarios/patient_intake/full_intake.yaml"
-STT, LLM, TTS = 0.200, 0.300, 0.200
-ARRIVAL_WINDOW = 2.0  # seconds over which the N calls start
 CATALOG = FlowCatalog()  # one per process, as in the worker
 RESULTS = "BENCH_RESULTS"  # environment: the directory where each job leaves its figures
 MB = 1024 * 1024
@@ -79,34 +92,7 @@ class DelayedLLM(OfflineLLM):
 
     def chat(self, **kwargs: Any) -> Any:
         self._requests.append(time.perf_counter())
-        return _Delayed(super().chat(**kwargs))
-
-
-class _Delayed:
-    """Wraps an LLMStream: the first chunk comes LLM seconds after the request."""
-
-    def __init__(self, stream: llm.LLMStream) -> None:
-        self._stream = stream
-
-    async def __aenter__(self) -> _Delayed:
-        await self._stream.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._stream.__aexit__(*exc)
-
-    def __aiter__(self) -> _Delayed:
-        self._first = True
-        return self
-
-    async def __anext__(self) -> Any:
-        if self._first:
-            self._first = False
-            await asyncio.sleep(LLM)
-        return await self._stream.__anext__()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
+        return Delayed(super().chat(**kwargs))
 
 
 class PacedCaller(ScenarioCaller):
@@ -123,28 +109,35 @@ class PacedCaller(ScenarioCaller):
         return action
 
 
+@functools.cache
+def scenario() -> PreparedScenario:
+    """Read once: a live call loads no scenario file (and YAML parsing is slow CPU)."""
+    return prepare(SCENARIO, CATALOG, SimulationOptions(), None)
+
+
+async def project_call(transcript: Transcript | None = None) -> Turns:
+    """One patient-intake call of this project, paced and timed."""
+    prepared = scenario()
+    call = Call(prepared.spec, call_info(prepared.scenario), transferer=ScriptedTransferer())
+    turns = Turns()
+    caller = PacedCaller(prepared.scenario)
+
+    def heard(who: str, text: str) -> None:
+        if who == "agent":
+            turns.replies.append(time.perf_counter())
+        if transcript is not None:
+            transcript(who, text)
+
+    payload = await run_call(call, caller, model=DelayedLLM(call, turns.requests), transcript=heard)
+    assert payload.status == "completed", payload.status
+    turns.sent = caller.sent
+    return turns
+
+
 async def one_call(added: list[float], start_after: float) -> None:
     await asyncio.sleep(start_after)
-    prepared = prepare(SCENARIO, CATALOG, SimulationOptions(), None)
-    call = Call(prepared.spec, call_info(prepared.scenario), transferer=ScriptedTransferer())
-    requests: list[float] = []
-    replies: list[float] = []
-    caller = PacedCaller(prepared.scenario)
-    payload = await run_call(
-        call,
-        caller,
-        model=DelayedLLM(call, requests),
-        transcript=lambda who, _text: (
-            replies.append(time.perf_counter()) if who == "agent" else None
-        ),
-    )
-    assert payload.status == "completed", payload.status
-    for sent in caller.sent:
-        reply = next((r for r in replies if r > sent), None)
-        if reply is None:
-            continue
-        model_time = LLM * sum(1 for r in requests if sent <= r < reply)
-        added.append(max(0.0, reply - sent - model_time))
+    turns = await project_call()
+    added.extend(a for _, a in turns.waits())
 
 
 def rss_mb() -> float:
@@ -246,9 +239,66 @@ def percentiles(added: list[float]) -> str:
     return f"{p50:6.1f} / {p95:5.1f} ms"
 
 
+async def conversation() -> tuple[list[str], list[str]]:
+    """The project's call as words: each question the caller answered, and the answer."""
+    lines: list[tuple[str, str]] = []
+    await project_call(lambda who, text: lines.append((who, text)))
+    questions, answers = [], []
+    for (who, text), (next_who, next_text) in itertools.pairwise(lines):
+        if who == "agent" and next_who == "caller":
+            questions.append(text)
+            answers.append(next_text)
+    return questions, answers
+
+
+def against_baseline(sizes: list[int], rounds: int) -> None:
+    """This project's calls against a bare AgentSession's, as ratios (targets in the README)."""
+    questions, answers = asyncio.run(conversation())
+
+    async def bare() -> Turns:
+        return await bare_call(questions, answers)
+
+    asyncio.run(bare())  # warm-up
+    print(f"against a bare AgentSession ({len(answers)} turns a call, median of {rounds} rounds)")
+    for n in sizes:
+        result: Comparison = asyncio.run(compare(n, project_call, bare, rounds))
+        ms = {
+            m: [1000 * result.median(runs, m) for runs in (result.project, result.baseline)]
+            for m in ("wait_p50", "wait_p95", "added_p50", "added_p95", "cpu_per_turn")
+        }
+        print(
+            f"{n:3} calls | latency p50 {result.ratio('wait_p50'):4.2f}x"
+            f" ({ms['wait_p50'][0]:.0f} / {ms['wait_p50'][1]:.0f} ms)"
+            f" p95 {result.ratio('wait_p95'):4.2f}x"
+            f" ({ms['wait_p95'][0]:.0f} / {ms['wait_p95'][1]:.0f} ms)"
+            f" | added p50 {ms['added_p50'][0]:.1f} / {ms['added_p50'][1]:.1f} ms"
+            f" p95 {ms['added_p95'][0]:.1f} / {ms['added_p95'][1]:.1f} ms"
+            f" | CPU per turn {result.ratio('cpu_per_turn'):4.2f}x"
+            f" ({ms['cpu_per_turn'][0]:.1f} / {ms['cpu_per_turn'][1]:.1f} ms)"
+            f" | memory per call {result.project_mb / result.baseline_mb:4.2f}x"
+            f" ({result.project_mb:.2f} / {result.baseline_mb:.2f} MB)",
+            flush=True,
+        )
+
+
+def profile(n: int) -> None:
+    """N calls in one loop under cProfile: where a call's CPU goes (top functions)."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    asyncio.run(in_one_loop(n))
+    profiler.disable()
+    stats = pstats.Stats(profiler).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 25])
+    parser.add_argument("--baseline-sizes", type=int, nargs="*", default=[1, 25])
+    parser.add_argument("--rounds", type=int, default=3, help="baseline rounds per size")
+    parser.add_argument("--no-executors", action="store_true", help="only the baseline ratios")
+    parser.add_argument("--profile", type=int, metavar="N", help="profile N calls and stop")
     parser.add_argument("--executor", choices=["thread", "process"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     configure_logging(Settings(log_level="error"))
@@ -257,6 +307,12 @@ def main() -> None:
         os._exit(0)  # as the intake command does: a job thread livekit left can't hold it
     asyncio.run(in_one_loop(1))  # warm-up: imports, caches, first-call costs
     prepare_gc_for_calls()  # as the worker does
+    if args.profile:
+        profile(args.profile)
+        return
+    against_baseline(args.baseline_sizes, args.rounds)
+    if args.no_executors:
+        return
     print("added p50 / p95 per turn; memory per call")
     for n in args.sizes:
         loop = asyncio.run(in_one_loop(n))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from livekit import rtc
 from livekit.agents import AgentSession, llm
@@ -35,7 +35,7 @@ class LiveCall:
             pending is not None
             and pending.path == path
             and self.session.agent_state == "listening"
-            and self.session.current_agent is self.call.active
+            and self.session.current_agent is cast(object, self.call.active)
         )
 
     async def say(self, words: str) -> Any:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import pytest
+from categories import mark_categories
 from fakes.livekit_server import FakeLiveKitServer
 from livekit import api
 from sqlalchemy.engine import make_url
@@ -29,6 +30,11 @@ from flows.spec.flow import FlowSpec
 
 TODAY = date(2026, 11, 27)
 T = TypeVar("T")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test is unit, integration or postgres, by what its module uses (categories.py)."""
+    mark_categories(items)
 
 
 @pytest.fixture

@@ -112,8 +112,9 @@ class FakeLiveKitServer(SipService, SipTrunks, SipDispatchRules, LocalServer):
         """``http://127.0.0.1:<port>``, for ``LiveKitAPI(url, ...)``, while running."""
         return self.origin
 
-    def calls(self, method: str) -> list[Message]:
-        """The decoded requests of ``method`` (e.g. "CreateSIPParticipant"), oldest first."""
+    def calls(self, method: str) -> list[Any]:
+        """The decoded requests of ``method`` (e.g. "CreateSIPParticipant"), oldest first;
+        each is that method's own request message, so its fields are read without casts."""
         return [r.message for r in self.requests if r.method == method]
 
     def add_participant(self, room_name: str, identity: str) -> None:

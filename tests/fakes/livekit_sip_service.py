@@ -157,7 +157,8 @@ class SipService:
         script = self._transfer_script
         outcome = script(transfer_id) if script else None
         if isinstance(outcome, Hangs):
-            await asyncio.Event().wait()
+            await asyncio.Event().wait()  # until the client gives up and cancels the request
+            raise AssertionError("a hanging transfer never answers")
         if isinstance(outcome, Unanswered):
             await asyncio.sleep(shapes.ringing_timeout(req))  # the whole RPC's timeout
             raise shapes.BRIDGE_DEADLINE if outcome.bridge_wins else shapes.SERVER_DEADLINE

@@ -267,7 +267,8 @@ async def test_a_completed_transfer(livekit: FakeLiveKitServer, lkapi: api.LiveK
     [sent] = livekit.requests
     assert sent.claims is not None and sent.claims.video is not None
     assert (sent.claims.video.room_admin, sent.claims.video.room) == (True, ROOM)
-    assert sent.message.ringing_timeout.seconds == 30  # pinned by the client
+    [request] = livekit.calls(sent.method)
+    assert request.ringing_timeout.seconds == 30  # pinned by the client
 
 
 async def test_older_servers_answer_a_completed_transfer_with_nothing(

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from calls import LiveCall
-from livekit.agents import llm
+from livekit.agents import RunResult, llm
 from livekit.agents.llm import StopResponse
 
 from flows.agent.root import NO_MORE_CALLS_GOODBYE
@@ -55,7 +55,7 @@ async def survey(feedback: FlowSpec) -> AsyncIterator[LiveCall]:
 
 async def test_tools_get_the_callers_words(survey: LiveCall) -> None:
     await survey.asked("welcome")
-    result = await survey.session.run(user_input="sure")
+    result: RunResult[None] = await survey.session.run(user_input="sure")
     result.expect.contains_function_call(name="answer_yes_no", arguments={"answer": "sure"})
     await survey.asked("customer_identification.customer_full_name")
     result = await survey.session.run(user_input="this is john doe")
@@ -73,7 +73,7 @@ async def test_unusable_answer_is_a_tool_error_and_a_re_ask(survey: LiveCall) ->
     await survey.asked("customer_identification.customer_full_name")
     await survey.session.run(user_input="john doe")
     await survey.asked("customer_identification.service_order_number")
-    result = await survey.session.run(user_input="I don't remember it")
+    result: RunResult[None] = await survey.session.run(user_input="I don't remember it")
     outputs = [e.item for e in result.events if e.type == "function_call_output"]
     assert outputs and all(o.is_error for o in outputs)
     messages = [e.item for e in result.events if e.type == "message"]
@@ -114,7 +114,9 @@ async def test_going_back_re_creates_only_the_reopened_question(intake: FlowSpec
         await live.asked("patient.date_of_birth")  # the read-back
         await live.session.run(user_input="yes")
         await live.asked("contact.phone")  # the offer of this call's number
-        result = await live.session.run(user_input="wait, I gave you the wrong name")
+        result: RunResult[None] = await live.session.run(
+            user_input="wait, I gave you the wrong name"
+        )
         result.expect.contains_function_call(
             name="correct_earlier_answer", arguments={"field": "patient.full_name"}
         )

@@ -24,11 +24,13 @@ from fakes.livekit_sip_service import TransferScript
 from fakes.twirp import TwirpError
 from livekit import api, rtc
 from livekit.agents import AgentSession, JobContext
+from livekit.agents.llm import ChatMessage
 from queued_calls import queue_call, statuses
 from sqlalchemy import select
 
 from flows.agent.root import IntakeAgent
 from flows.engine.call import CallEnding
+from flows.engine.outcomes import TransferOutcome
 from flows.engine.payload import Payload
 from flows.engine.ports import Dialer, Transferer
 from flows.spec.catalog import FlowCatalog
@@ -688,10 +690,15 @@ async def test_after_a_connected_warm_transfer_the_line_stays_up_until_someone_l
 @pytest.mark.parametrize("keeps_room", [False, True], ids=["cold", "warm_not_connected"])
 async def test_the_line_is_hung_up_when_the_agent_is_done(keeps_room: bool) -> None:
     """A cold transfer hands the caller's SIP leg away; a warm one that failed ends the call."""
-    outcome = "connected" if not keeps_room else "no_answer"
+    outcome: TransferOutcome = "connected" if not keeps_room else "no_answer"
     harness = Harness(rtc.Room(), transferer=ScriptedTransferer(outcome, keeps_room=keeps_room))
     lines: list[HungUp] = []
-    harness.line = lambda _ctx: lines.append(HungUp()) or lines[-1]
+
+    def line(_ctx: JobContext) -> HungUp:
+        lines.append(HungUp())
+        return lines[-1]
+
+    harness.line = line
     async with running_job(harness, harness.ports(settings(), lambda _ctx: _no_dial())) as task:
         await caller_asks_for_a_person(harness)
         payload = await result(task)
@@ -763,7 +770,9 @@ async def test_a_call_past_its_maximum_duration_is_wrapped_up_politely() -> None
     assert (payload.status, payload.ended_reason) == ("incomplete", "collection_failed")
     assert payload.results["patient"]["full_name"] == "Jane Doe"
     said = [
-        i.text_content for i in live.session.history.items if getattr(i, "role", "") == "assistant"
+        i.text_content
+        for i in live.session.history.items
+        if isinstance(i, ChatMessage) and i.role == "assistant"
     ]
     assert "reached the time limit" in (said[-1] or "")
 

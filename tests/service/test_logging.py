@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -20,7 +21,7 @@ def capture(pii: bool) -> io.StringIO:
 
 
 @pytest.fixture(autouse=True)
-def restore_logging() -> None:
+def restore_logging() -> Iterator[None]:
     yield
     logging.getLogger().handlers.clear()
     structlog.reset_defaults()

@@ -225,7 +225,7 @@ async def test_a_call_whose_worker_died_is_finalised_by_the_loops_sweep(
         await store.call_started(make_payload(call_id=job.call_id, room=job.room), worker_id="w")
 
     dispatcher = RecordingDispatcher()
-    dispatcher.worker = starts_then_dies  # type: ignore[assignment]
+    dispatcher.worker = starts_then_dies
     loop = scheduler(store, dispatcher, clock, catalog)
     call_id = await add_call(store, due=clock())
     await loop.run_once()

@@ -129,7 +129,7 @@ def test_a_call_is_placed_watched_and_its_signed_webhook_received(
     assert call["to"] == "+12125550123"
 
     def ended() -> bool:
-        return serve_fast.http.get(f"/v1/calls/{call['id']}").json()["status"] == "ended"
+        return bool(serve_fast.http.get(f"/v1/calls/{call['id']}").json()["status"] == "ended")
 
     serve_fast.wait(ended, timeout=60, what="the call to end")
     final = serve_fast.http.get(f"/v1/calls/{call['id']}").json()
@@ -164,7 +164,8 @@ def test_a_csv_campaign_retries_busy_and_unanswered_callees_on_the_simulated_clo
     assert campaign["counts"]["queued"] == 20
 
     def done() -> bool:
-        return serve_fast.http.get(f"/v1/campaigns/{campaign['id']}").json()["status"] == "done"
+        status = serve_fast.http.get(f"/v1/campaigns/{campaign['id']}").json()["status"]
+        return bool(status == "done")
 
     # no_answer: 3 dials 7,200 s apart = 4 simulated hours = 24 s at 600x
     serve_fast.wait(done, timeout=120, what="the campaign to finish")

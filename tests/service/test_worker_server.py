@@ -41,7 +41,7 @@ def test_max_calls_defaults_by_executor_and_is_bounded() -> None:
 
 def test_settings_reach_the_agent_server() -> None:
     settings = Settings(
-        livekit=CREDENTIALS,  # type: ignore[arg-type]
+        livekit=CREDENTIALS,
         worker=WorkerSettings(
             job_executor="thread",
             max_calls=3,

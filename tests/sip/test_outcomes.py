@@ -11,7 +11,7 @@ from livekit import api
 from livekit.api.sip_service import _as_sip_error
 from livekit.protocol import sip
 
-from flows.engine.outcomes import DialFailure, TransferFailure
+from flows.engine.outcomes import DialFailure, DialOutcome, TransferFailure, TransferOutcome
 from sip.statuses import (
     SIP_STATUSES,
     TRANSFER_REASONS,
@@ -75,7 +75,9 @@ def test_no_failure_is_ever_connected() -> None:
         (580, "failed", True, "failed"),  # unlisted
     ],
 )
-def test_sip_statuses(sip_code: int, dial: str, retryable: bool, transfer: str) -> None:
+def test_sip_statuses(
+    sip_code: int, dial: DialOutcome, retryable: bool, transfer: TransferOutcome
+) -> None:
     dial_error = received(shapes.invite_failure(sip_code))
     failure = dial_failure(dial_error)
     assert (failure.outcome, failure.retryable, failure.sip_status) == (dial, retryable, sip_code)
@@ -139,7 +141,7 @@ def test_sip_statuses(sip_code: int, dial: str, retryable: bool, transfer: str) 
     ],
 )
 def test_failures_without_a_sip_status(
-    error: TwirpError, cause: str, dial: str, retryable: bool, transfer: str
+    error: TwirpError, cause: str, dial: DialOutcome, retryable: bool, transfer: TransferOutcome
 ) -> None:
     exc = received(error)
     assert cause_of(exc) == cause

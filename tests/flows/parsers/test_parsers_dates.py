@@ -101,7 +101,8 @@ def test_keypad_is_exactly_mmddyyyy() -> None:
     ],
 )
 def test_two_digit_year_century(said: str, bounds: dict[str, date], expected: date) -> None:
-    assert parse_date(said, today=TODAY, **bounds) == expected
+    low, high = bounds.get("minimum"), bounds.get("maximum")
+    assert parse_date(said, today=TODAY, minimum=low, maximum=high) == expected
 
 
 def test_range_errors_name_the_bound_not_the_answer() -> None:

@@ -112,8 +112,8 @@ def api_factory(store_url: str, tmp_path: Path, clock: FakeClock) -> ApiFactory:
     ) -> AsyncIterator[Api]:
         settings = Settings(
             data_dir=tmp_path / "data",
-            database={"url": store_url},  # type: ignore[arg-type]
-            api=api,  # type: ignore[arg-type]
+            database={"url": store_url},
+            api=api,
         )
         async with await CallStore.open(store_url, clock=clock) as store:
             app = create_app(settings, store, clock=clock, simulate=simulate)

@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -126,7 +126,7 @@ async def peak_while_streaming(api: Api, campaign_id: str, accept: str) -> tuple
         await finished.wait()  # the client stays until the response is complete
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         nonlocal rows, status
         if message["type"] == "http.response.start":
             status = message["status"]

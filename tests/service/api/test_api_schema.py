@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -69,7 +70,7 @@ def served(store_url: str, tmp_path: Path) -> Iterator[tuple[FastAPI, str]]:
         await stop.wait()
         await store.close()
 
-    settings = Settings(data_dir=tmp_path, database={"url": store_url})  # type: ignore[arg-type]
+    settings = Settings(data_dir=tmp_path, database={"url": store_url})
     yield create_app(settings, store, clock=utc_now, background=[close_store]), key
     shutdown_lifespans()
 
@@ -83,6 +84,8 @@ def served(store_url: str, tmp_path: Path) -> Iterator[tuple[FastAPI, str]]:
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_every_operation_conforms(case: schemathesis.Case, served: tuple[FastAPI, str]) -> None:
+def test_every_operation_conforms(
+    case: schemathesis.Case[Any], served: tuple[FastAPI, str]
+) -> None:
     app, key = served
     case.call_and_validate(app=app, headers={"Authorization": f"Bearer {key}"}, checks=CHECKS)
