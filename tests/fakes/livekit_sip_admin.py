@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
+from google.protobuf.message import Message
 from livekit.protocol import models
 
 from fakes.twirp import TwirpError, invalid_unless, relayed
+
+M = TypeVar("M", bound=Message)
 
 NOT_CONNECTED = relayed("internal", "sip not connected (redis required)")
 ID_MISMATCH = "%s id in the info must be empty or match the id in the update"
@@ -109,7 +112,7 @@ def set_given(target: Any, diff: Any, *names: str) -> None:
             setattr(target, name, getattr(diff, name))
 
 
-def next_version(stored: dict[str, Any], object_id: str, req: Any, missing: TwirpError) -> Any:
+def next_version(stored: dict[str, M], object_id: str, req: Any, missing: TwirpError) -> M:
     """The object an update makes: the replacement, or a copy of the stored one for the
     field update to change; ``missing`` when nothing has that id."""
     found = stored.get(object_id)

@@ -157,6 +157,7 @@ def test_the_file_becomes_records_with_the_secrets_from_the_environment(tmp_path
 def test_a_plan_touches_only_what_differs_and_what_is_ours(tmp_path: Path) -> None:
     main, rule, lead, carrier = load(tmp_path)
     assert isinstance(main, InboundTrunk) and isinstance(carrier, OutboundTrunk)
+    assert isinstance(rule, DispatchRule)
     stale = InboundTrunk(**{**main.__dict__, "auth_password": "stale-pw-9", "krisp": False})
     existing = Existing(
         inbound=(Owned("ST_b", stale), Owned("ST_c", stale)),  # an earlier run made two

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sip.dialing import dialable, parse_job_metadata
+from sip.dialing import OutboundJob, dialable, parse_job_metadata
 from sip.dispatch import InboundDispatch
 from sip.errors import JobMetadataError, RoutingError
 from sip.routing import route_inbound
@@ -45,7 +45,8 @@ def test_outbound_metadata() -> None:
     job = parse_job_metadata(
         json.dumps({"call_id": "call_01ABCDEF", "to": "+14155550123", "flow": "customer_feedback"})
     )
-    assert job is not None and (job.to, job.from_, job.metadata) == ("+14155550123", None, {})
+    assert isinstance(job, OutboundJob)
+    assert (job.to, job.from_, job.metadata) == ("+14155550123", None, {})
     assert parse_job_metadata("") is None
 
 
