@@ -14,11 +14,12 @@ from flows.engine import parsers
 from flows.engine.answers import AnswerContext, Value, parse_value
 from flows.engine.keypad import YES_KEY, keypad_text
 from flows.engine.questions import AGAIN, CALL_BACK, SORRY, STILL_THERE, QuestionFlow, with_prefix
-from flows.engine.record import FieldState, Question, Source
-from flows.engine.replies import WELCOME, Ask, EndCall, Escalate, Reply, StepComplete
+from flows.engine.record import WELCOME, FieldState, Question, Source
+from flows.engine.replies import Ask, EndCall, Escalate, Reply, StepComplete
 from flows.errors import AnswerError
 from flows.spec.fields import KEYPAD_TYPES, FieldSpec, ListField, ScalarField
 from flows.spec.flow import FlowSpec, TransferReason
+from flows.spec.paths import FieldPath
 
 
 class Collector(QuestionFlow):
@@ -41,7 +42,7 @@ class Collector(QuestionFlow):
 
     def begin_welcome(self) -> Ask:
         question = self.spec.welcome.question or ""
-        return self._ask(Question(kind="welcome", path=WELCOME, field_path=None, text=question), "")
+        return self._ask(Question(kind="welcome", target=None, text=question), "")
 
     def enter_step(self, step_id: str) -> Reply:
         self.step = next(step for step in self.spec.steps if step.id == step_id)
@@ -51,7 +52,7 @@ class Collector(QuestionFlow):
         """Forget a field's answer (a correction); returns the step to go back to."""
         self.fields[path].reopen()
         self._offered.discard(path)
-        return path.partition(".")[0]
+        return FieldPath.parse(path).step
 
     def visited_fields(self) -> list[str]:
         """Fields the caller may correct: those settled or already asked."""
@@ -76,24 +77,25 @@ class Collector(QuestionFlow):
             return self._take_item(field, state, text, source)
         return self._take_value(field, state, text, source)
 
-    def record(self, path: str, text: str, source: Source = "voice") -> Reply:
+    def record(self, target: FieldPath, text: str, source: Source = "voice") -> Reply:
         """A value for a named field of this step, asked for or volunteered."""
         question = self._require_pending()
-        if question.path == path or (question.field_path == path and not question.yes_no):
+        asked = question.target
+        if asked == target or (asked and asked.of_field == target and not question.yes_no):
             return self.answer(text, source)
         self._silences = 0
-        field_path, _, sub = path.partition("[].")
-        if self.step is None or field_path.partition(".")[0] != self.step.id:
-            raise AnswerError(f"{path} is not a field of this step")
+        field_path = str(target.of_field)
+        if self.step is None or target.step != self.step.id:
+            raise AnswerError(f"{target} is not a field of this step")
         field, state = self._field(field_path)
         if question.field_path == field_path and question.kind in ("confirm", "offer"):
             state.proposed = None  # a fresh value replaces the one being read back
             return self._take_value(field, state, text, source)
-        if sub and question.kind == "more" and question.field_path == field_path:
+        if target.sub and question.kind == "more" and question.field_path == field_path:
             self._start_item(state)  # naming an item answers "any more?" with yes
             return self._take_item(field, state, text, source)
-        if sub or (isinstance(field, ListField) and field.item.type == "object"):
-            raise AnswerError(f"ask for {path} when the flow reaches it")
+        if target.sub or (isinstance(field, ListField) and field.item.type == "object"):
+            raise AnswerError(f"ask for {target} when the flow reaches it")
         if state.settled:
             self.reopen(field_path)
         return self._take_value(field, state, text, source)

@@ -16,11 +16,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from flows.engine import parsers
+from flows.engine.record import WELCOME
 from flows.errors import AnswerError, ScenarioError
 from flows.spec.catalog import FlowCatalog
 from flows.spec.documents import DocumentError, read_document, validate
 from flows.spec.fields import ListField
 from flows.spec.flow import FlowSpec
+from flows.spec.paths import FieldPath
 
 
 class _Model(BaseModel):
@@ -137,15 +139,15 @@ def _e164(number: str, where: str, source: str, region: str) -> str:
 
 
 def question_paths(spec: FlowSpec) -> Iterator[str]:
-    yield "welcome"
+    yield WELCOME
     for step in spec.steps:
         for field in step.fields:
-            path = f"{step.id}.{field.id}"
-            yield path
+            path = FieldPath(step.id, field.id)
+            yield str(path)
             if isinstance(field, ListField) and field.item.type == "object":
-                yield f"{path}[]"
+                yield str(path.item_list())
                 for sub in field.item.fields:
-                    yield f"{path}[].{sub.id}"
+                    yield str(path.item_field(sub.id))
 
 
 def resolve_flow(
