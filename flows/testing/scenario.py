@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from flows.engine import parsers
+from flows.engine.outcomes import DialOutcome, Direction, TransferOutcome
 from flows.engine.record import WELCOME
 from flows.errors import AnswerError, ScenarioError
 from flows.spec.catalog import FlowCatalog
@@ -60,16 +61,16 @@ AnswerQueue = Annotated[list[Answer], BeforeValidator(_as_queue), Field(min_leng
 
 class TransferBehaviour(_Model):
     to: str | None = None
-    outcome: Literal["connected", "no_answer", "declined", "failed"] = "connected"
+    outcome: TransferOutcome = "connected"
 
 
 class Scenario(_Model):
     flow: str | None = None
-    direction: Literal["inbound", "outbound"] = "inbound"
+    direction: Direction = "inbound"
     from_: str | None = Field(default=None, alias="from")
     to: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
-    outcome: Literal["answered", "busy", "no_answer", "voicemail", "failed"] = "answered"
+    outcome: DialOutcome = "answered"
     transfer: TransferBehaviour | None = None
     answers: dict[str, AnswerQueue] = Field(default_factory=dict)
     confirm: dict[str, AnswerQueue] = Field(default_factory=dict)

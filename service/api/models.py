@@ -16,12 +16,11 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from flows.engine.outcomes import CallStatus
 from service.scheduler.rules import DAYS, DEFAULT_WINDOW, RetryPolicy, Window
 from service.store.campaigns import CampaignRecord
 from service.store.requests import CallRecord
-
-CallStatus = Literal["queued", "dialing", "in_progress", "ended", "cancelled", "blocked"]
-CampaignStatus = Literal["running", "paused", "cancelled", "done"]
+from service.store.schema import CampaignStatus, RequestStatus
 
 
 def _no_control_characters(value: str) -> str:
@@ -111,7 +110,7 @@ class CallCreate(_Request):
 
 class AttemptOut(BaseModel):
     at: datetime
-    outcome: str
+    outcome: CallStatus = Field(description="the payload status the dial ended with")
     sip_status: int | None
     retryable: bool | None
 
@@ -123,7 +122,7 @@ class CallOut(BaseModel):
     flow: str
     to: str
     from_: str | None = Field(alias="from")
-    status: CallStatus
+    status: RequestStatus
     reason: str | None = Field(description="why it is blocked or cancelled")
     campaign_id: str | None
     metadata: dict[str, Any]

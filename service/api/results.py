@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from flows.spec.paths import FieldPath
 from service.store.campaigns import ResultRow
+from service.store.schema import RequestStatus
 
 JSONL = "application/jsonl"
 CSV = "text/csv"
@@ -25,7 +26,7 @@ class ResultLine(BaseModel):
 
     call_id: str
     to: str
-    status: str = Field(description="the call's status")
+    status: RequestStatus = Field(description="the call's status")
     payload: dict[str, Any] | None = Field(description="the result payload, once ended")
 
 

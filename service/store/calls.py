@@ -31,6 +31,7 @@ from service.store.schema import (
     LIVE,
     PENDING,
     SUPERSEDED,
+    RequestStatus,
     call_requests,
     call_steps,
     calls,
@@ -43,16 +44,16 @@ if TYPE_CHECKING:
     from flows.engine.payload import Payload
 
 
-async def request_status(conn: AsyncConnection, call_id: str) -> str | None:
+async def request_status(conn: AsyncConnection, call_id: str) -> RequestStatus | None:
     """The status of the call's request (None: not requested over HTTP), its row locked
     on PostgreSQL until the transaction ends."""
-    status: str | None = await conn.scalar(
+    status: RequestStatus | None = await conn.scalar(
         select(call_requests.c.status).where(call_requests.c.id == call_id).with_for_update()
     )
     return status
 
 
-def delivered_now(request: str | None) -> bool:
+def delivered_now(request: RequestStatus | None) -> bool:
     """Whether a finished call's payload is queued as it is stored: always, unless the
     call was requested and its request is not ended (then the scheduler decides; a
     cancelled request's late result is never sent)."""

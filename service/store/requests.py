@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from flows.engine.clock import Clock
 from flows.engine.ids import new_call_id
+from flows.engine.outcomes import CallStatus
 from service.store.api_keys import Caller, charge_quota
 from service.store.call_rows import NO_ZONE, zones_of
 from service.store.call_writer import ON_THE_LIST, CallWriter
@@ -33,6 +34,7 @@ from service.store.schema import (
     CANCELLED,
     ENDED,
     QUEUED,
+    RequestStatus,
     call_attempts,
     call_requests,
     calls,
@@ -62,7 +64,7 @@ class Idempotency:
 @dataclass(frozen=True)
 class Attempt:
     at: datetime
-    outcome: str
+    outcome: CallStatus  # the payload status the dial ended with
     sip_status: int | None
     retryable: bool | None
 
@@ -73,7 +75,7 @@ class CallRecord:
     flow: str
     to: str
     from_: str | None
-    status: str
+    status: RequestStatus
     reason: str | None
     campaign_id: str | None
     metadata: dict[str, Any]
@@ -87,7 +89,7 @@ class CallRecord:
 
 @dataclass(frozen=True)
 class CallFilter:
-    status: str | None = None
+    status: RequestStatus | None = None
     flow: str | None = None
     campaign_id: str | None = None
 
