@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import aiohttp
 from livekit import api
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flows.engine import parsers
+from flows.engine.json_types import JsonObject
 from flows.engine.outcomes import DialFailure
 from flows.engine.ports import DialRequest
 from flows.errors import AnswerError, dotted, one_line_reason
@@ -34,7 +35,7 @@ class OutboundJob(BaseModel):
     to: Annotated[str, Field(min_length=3, max_length=64)]
     from_: Annotated[str | None, Field(alias="from", max_length=64)] = None
     flow: Annotated[str, Field(min_length=1, max_length=200)]
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: JsonObject = Field(default_factory=dict)
 
 
 def parse_job_metadata(raw: str) -> OutboundJob | None:

@@ -44,7 +44,7 @@ class Decision:
 
     say: str | None = None
     tool: str | None = None
-    arguments: dict[str, Any] = field(default_factory=dict)
+    arguments: dict[str, str] = field(default_factory=dict)
 
 
 def decide(collector: Collector, words: str | None, tools: Collection[str]) -> Decision:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 
@@ -17,6 +17,7 @@ from flows.engine.answers import AnswerContext, speak_value
 from flows.engine.clock import Clock, utc_now
 from flows.engine.collector import Collector
 from flows.engine.intents import emergency_phrase
+from flows.engine.json_types import JsonObject
 from flows.engine.keypad import entry_length
 from flows.engine.outcomes import CallStatus, DialFailure, Direction, EndedReason, TransferOutcome
 from flows.engine.payload import Payload, TransferReport, final_fields, template_summary, timestamp
@@ -38,7 +39,7 @@ class CallInfo:
     job_id: str
     room_id: str
     room: str
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: JsonObject = field(default_factory=dict)
 
     @property
     def call_number(self) -> str | None:

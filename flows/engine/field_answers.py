@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flows.engine.answers import AnswerContext, Value, parse_value
+from flows.engine.answers import AnswerContext, ScalarValue, Value, parse_scalar, parse_value
 from flows.engine.questions import SORRY, QuestionFlow
 from flows.engine.record import FieldState, Source
 from flows.engine.replies import Escalate, Reply
@@ -58,13 +58,13 @@ class FieldAnswers(QuestionFlow):
     def _take_item(self, field: FieldSpec, state: FieldState, text: str, source: Source) -> Reply:
         sub = self._item_field(field, state)
         try:
-            value = parse_value(sub, text, self.ctx)
+            value = parse_scalar(sub, text, self.ctx)
         except AnswerError as exc:
             return self._failed(field, state, str(exc))
         state.source = state.source or source
         return self._store_item_value(field, state, value)
 
-    def _store_item_value(self, field: FieldSpec, state: FieldState, value: Value) -> Reply:
+    def _store_item_value(self, field: FieldSpec, state: FieldState, value: ScalarValue) -> Reply:
         assert isinstance(field, ListField) and state.draft is not None
         subs = field.item.fields
         state.draft[subs[state.draft_index].id] = value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from flows.engine.answers import Value
+from flows.engine.answers import Item, Value
 from flows.spec.fields import FieldSpec
 from flows.spec.flow import FlowSpec, StepSpec
 from flows.spec.paths import FieldPath
@@ -32,8 +32,8 @@ class FieldState:
     proposed: Value = None
     proposed_source: Source | None = None
     # a list of objects in progress: finished items, the item being filled, its next sub-field
-    items: list[dict[str, Value]] = field(default_factory=list)
-    draft: dict[str, Value] | None = None
+    items: list[Item] = field(default_factory=list)
+    draft: Item | None = None
     draft_index: int = 0
 
     @property

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from flows.engine import parsers
+from flows.engine.json_types import JsonObject
 from flows.engine.outcomes import DialOutcome, Direction, TransferOutcome
 from flows.engine.record import WELCOME
 from flows.errors import AnswerError, ScenarioError
@@ -69,14 +70,14 @@ class Scenario(_Model):
     direction: Direction = "inbound"
     from_: str | None = Field(default=None, alias="from")
     to: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: JsonObject = Field(default_factory=dict)
     outcome: DialOutcome = "answered"
     transfer: TransferBehaviour | None = None
     answers: dict[str, AnswerQueue] = Field(default_factory=dict)
     confirm: dict[str, AnswerQueue] = Field(default_factory=dict)
     interrupt: dict[str, Annotated[str, BeforeValidator(_as_words)]] = Field(default_factory=dict)
     hangup_after: str | None = None
-    expect: dict[str, Any] | None = None
+    expect: JsonObject | None = None
 
     @field_validator("from_", "to", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from flows.engine.json_types import JsonObject
 from flows.engine.outcomes import CallStatus
 from service.scheduler.rules import DAYS, DEFAULT_WINDOW, RetryPolicy, Window
 from service.store.campaigns import CampaignRecord
@@ -97,7 +98,7 @@ class CallCreate(_Request):
     to: Annotated[str, Field(description="E.164, or national form in the default region")]
     flow: Text
     from_: Annotated[str | None, Field(alias="from", description="the calling number")] = None
-    metadata: dict[str, Any] = Field(default_factory=dict, description="copied to the payload")
+    metadata: JsonObject = Field(default_factory=dict, description="copied to the payload")
     not_before: AwareDatetime | None = None
     timezone: Annotated[
         str | None, Field(max_length=64, description="IANA name, instead of the number's")
@@ -125,11 +126,11 @@ class CallOut(BaseModel):
     status: RequestStatus
     reason: str | None = Field(description="why it is blocked or cancelled")
     campaign_id: str | None
-    metadata: dict[str, Any]
+    metadata: JsonObject
     not_before: datetime | None
     attempts: list[AttemptOut]
     next_attempt_at: datetime | None
-    payload: dict[str, Any] | None = Field(description="the result payload, once ended")
+    payload: JsonObject | None = Field(description="the result payload, once ended")
     created_at: datetime
     updated_at: datetime
 
@@ -161,7 +162,7 @@ class CallPage(BaseModel):
 class ContactIn(_Request):
     to: str
     timezone: str | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
     simulate: Annotated[
         dict[str, Any] | None,
         Field(description="`intake serve --simulate` only: the scripted callee (a scenario)"),

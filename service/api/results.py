@@ -8,10 +8,10 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 from pydantic import BaseModel, Field
 
+from flows.engine.json_types import JsonObject
 from flows.spec.paths import FieldPath
 from service.store.campaigns import ResultRow
 from service.store.schema import RequestStatus
@@ -27,7 +27,7 @@ class ResultLine(BaseModel):
     call_id: str
     to: str
     status: RequestStatus = Field(description="the call's status")
-    payload: dict[str, Any] | None = Field(description="the result payload, once ended")
+    payload: JsonObject | None = Field(description="the result payload, once ended")
 
 
 def wants_csv(accept: str | None) -> bool:

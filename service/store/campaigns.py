@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from flows.engine.clock import Clock
 from flows.engine.ids import ulid
+from flows.engine.json_types import JsonObject
 from flows.engine.outcomes import CALL_STATUSES
 from service.scheduler.rules import DEFAULT_RETRY, DEFAULT_WINDOW, RetryPolicy, Window
 from service.store.api_keys import Caller, charge_quota
@@ -58,9 +59,9 @@ CHUNK = 1000  # rows per executemany
 class Contact:
     to: str  # E.164; as given when ``problem`` says it is invalid
     timezone: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: JsonObject = field(default_factory=dict)
     problem: str | None = None  # why it cannot be called, found before the store
-    simulate: dict[str, Any] | None = None  # --simulate: the scripted callee
+    simulate: JsonObject | None = None  # --simulate: the scripted callee
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from flows.engine.clock import Clock
 from flows.engine.ids import new_call_id
+from flows.engine.json_types import JsonObject
 from flows.engine.outcomes import CallStatus
 from service.store.api_keys import Caller, charge_quota
 from service.store.call_rows import NO_ZONE, zones_of
@@ -49,10 +50,10 @@ class NewCall:
     flow: str
     to: str  # E.164
     from_: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: JsonObject = field(default_factory=dict)
     not_before: datetime | None = None
     timezone: str | None = None  # a valid IANA name, overriding the number's
-    simulate: dict[str, Any] | None = None  # the scripted callee (--simulate only)
+    simulate: JsonObject | None = None  # the scripted callee (--simulate only)
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,13 @@ class CallRecord:
     status: RequestStatus
     reason: str | None
     campaign_id: str | None
-    metadata: dict[str, Any]
+    metadata: JsonObject
     not_before: datetime | None
     next_attempt_at: datetime | None
     created_at: datetime
     updated_at: datetime
     attempts: tuple[Attempt, ...] = ()
-    payload: dict[str, Any] | None = None  # the final payload, once ended
+    payload: JsonObject | None = None  # the final payload, once ended
 
 
 @dataclass(frozen=True)
