@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,7 +65,7 @@ def timestamp(moment: datetime) -> str:
 
 def final_fields(
     spec: FlowSpec, states: dict[str, FieldState]
-) -> tuple[dict[str, dict[str, Any]], dict[str, FieldReport]]:
+) -> tuple[dict[str, dict[str, Value]], dict[str, FieldReport]]:
     """``results`` and ``fields`` of the payload; every step and field, whatever happened.
 
     A field still pending when the call ended is ``missing`` if required, ``skipped`` if

@@ -104,7 +104,7 @@ class CallCreate(_Request):
         str | None, Field(max_length=64, description="IANA name, instead of the number's")
     ] = None
     simulate: Annotated[
-        dict[str, Any] | None,
+        JsonObject | None,
         Field(description="`intake serve --simulate` only: the scripted callee (a scenario)"),
     ] = None
 
@@ -164,7 +164,7 @@ class ContactIn(_Request):
     timezone: str | None = None
     metadata: JsonObject | None = None
     simulate: Annotated[
-        dict[str, Any] | None,
+        JsonObject | None,
         Field(description="`intake serve --simulate` only: the scripted callee (a scenario)"),
     ] = None
 
