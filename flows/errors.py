@@ -10,6 +10,7 @@ can help. The tree, by the module that defines each branch::
     │   ├── UnknownFlowError           no built-in flow or file matches the requested flow
     │   ├── ScenarioError              a scenario file is invalid
     │   ├── AnswerError                a caller's answer does not fit the field (retryable)
+    │   ├── FieldPathError             text that is not a step.field[].sub path (a ValueError)
     │   ├── DocumentError              flows.spec.documents: YAML that is not a valid document
     │   └── SimulationError            flows.testing.simulator: a simulated call stalled
     ├── SipError                       sip.errors: LiveKit SIP
@@ -73,6 +74,11 @@ class UnknownFlowError(FlowError):
 
 class ScenarioError(FlowError):
     """A scenario file is invalid."""
+
+
+class FieldPathError(FlowError, ValueError):
+    """Text that is not a field path. A ValueError too, so a pydantic validator that parses
+    a path reports it as a validation problem at the right location."""
 
 
 class AnswerError(FlowError):

@@ -26,6 +26,7 @@ from flows.engine.call import Call, CallInfo
 from flows.engine.clock import Clock, utc_now
 from flows.engine.collector import Collector
 from flows.engine.ids import new_call_id
+from flows.engine.json_types import JsonObject
 from flows.engine.outcomes import UNANSWERED, DialFailure, Direction
 from flows.engine.payload import Payload
 from flows.engine.ports import CallRecorder, Dialer, DialRequest, Transferer
@@ -201,7 +202,7 @@ def _info(
     direction: Direction,
     from_: str | None,
     to: str | None,
-    metadata: dict[str, Any],
+    metadata: JsonObject,
 ) -> CallInfo:
     return CallInfo(
         call_id=call_id,

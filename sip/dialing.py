@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import aiohttp
 from livekit import api
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from flows.engine.json_types import JsonObject
 from flows.engine.outcomes import DialFailure
 from flows.engine.phones import to_e164
 from flows.engine.ports import DialRequest
@@ -36,7 +37,7 @@ class OutboundJob(BaseModel):
     to: Annotated[str, Field(min_length=3, max_length=64)]
     from_: Annotated[str | None, Field(alias="from", max_length=64)] = None
     flow: Annotated[str, Field(min_length=1, max_length=200)]
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: JsonObject = Field(default_factory=dict)
 
 
 def parse_job_metadata(raw: str) -> OutboundJob | InboundDispatch | None:

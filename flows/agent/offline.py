@@ -35,7 +35,7 @@ from flows.engine.intents import (
     wants_skip,
 )
 from flows.errors import AnswerError
-from flows.spec.fields import ListField, tool_suffix
+from flows.spec.fields import FieldSpec, ScalarField, tool_suffix
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Decision:
 
     say: str | None = None
     tool: str | None = None
-    arguments: dict[str, Any] = field(default_factory=dict)
+    arguments: dict[str, str] = field(default_factory=dict)
 
 
 def decide(collector: Collector, words: str | None, tools: Collection[str]) -> Decision:
@@ -76,20 +76,17 @@ def _route(collector: Collector, words: str, tools: Collection[str]) -> Decision
         return Decision()
     if pending.yes_no:
         return Decision(tool="answer_yes_no", arguments={"answer": words})
-    assert pending.field_path is not None
-    field_spec = spec.field(pending.field_path)
-    name = f"record_{tool_suffix(field_spec.id)}"
-    target_spec: Any = field_spec
-    if pending.kind == "item" and isinstance(field_spec, ListField):
-        sub_id = pending.path.rpartition(".")[2]
-        target_spec = next(s for s in field_spec.item.fields if s.id == sub_id)
-        name += f"_{tool_suffix(sub_id)}"
+    assert pending.target is not None
+    name = f"record_{tool_suffix(pending.target.field)}"
+    if pending.target.sub is not None:  # one sub-field of a list item
+        name += f"_{tool_suffix(pending.target.sub)}"
+    target_spec = spec.answer_field(pending.target)
     if wants_skip(words) and not _parses(collector, target_spec, words):
         return Decision(tool="skip_question")
     return Decision(tool=name, arguments={"value": words})
 
 
-def _parses(collector: Collector, field_spec: Any, words: str) -> bool:
+def _parses(collector: Collector, field_spec: FieldSpec | ScalarField, words: str) -> bool:
     """Whether an answer that sounds like a refusal is a real answer: budget "not sure" is
     the option 'unknown', "no" answers a yes/no field, "none" is an empty allergy list.
     Free text and names take any words, so for them a refusal is a refusal."""

@@ -14,7 +14,7 @@ from flows.agent.instructions import welcome_instructions
 from flows.agent.tasks import WelcomeTask
 from flows.engine.call import Call, CallEnding
 from flows.engine.outcomes import EndedReason
-from flows.engine.replies import WELCOME
+from flows.engine.record import WELCOME
 
 NO_INPUT_GOODBYE = "I haven't heard anything, so I'll end the call now. Goodbye."
 GOODBYE = "Goodbye."

@@ -18,6 +18,7 @@ from flows.engine.replies import Reply
 from flows.errors import AnswerError
 from flows.spec.fields import ChoiceField, FieldSpec, ListField, ScalarField, tool_suffix
 from flows.spec.flow import StepSpec
+from flows.spec.paths import FieldPath
 
 
 class ToolHost(Protocol):
@@ -68,12 +69,12 @@ def step_tools(task: StepHost) -> list[llm.Tool | llm.Toolset]:
     spec, step = task.call.spec, task.step
     tools: list[llm.Tool | llm.Toolset] = []
     for field in step.fields:
-        path = f"{step.id}.{field.id}"
+        path = FieldPath(step.id, field.id)
         if isinstance(field, ListField) and field.item.type == "object":
             for sub in field.item.fields:
                 name = f"record_{tool_suffix(field.id)}_{tool_suffix(sub.id)}"
                 about = f"one {field.label} item's {sub.label}"
-                tools.append(_record_tool(task, f"{path}[].{sub.id}", name, sub, about))
+                tools.append(_record_tool(task, path.item_field(sub.id), name, sub, about))
         else:
             tools.append(_record_tool(task, path, f"record_{tool_suffix(field.id)}", field))
     tools += [
@@ -118,7 +119,7 @@ def _text(description: str, **extra: Any) -> dict[str, Any]:
 
 def _record_tool(
     task: ToolHost,
-    path: str,
+    path: FieldPath,
     name: str,
     field: FieldSpec | ScalarField,
     about: str | None = None,

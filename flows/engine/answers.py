@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from flows.engine import parsers, readback
 from flows.errors import AnswerError
@@ -29,7 +28,9 @@ from flows.spec.fields import (
     YesNoField,
 )
 
-Value = str | int | bool | list[Any] | dict[str, Any] | None
+ScalarValue = str | int | bool | None  # one answer; a date is its ISO text
+Item = dict[str, ScalarValue]  # one item of a list of objects, by sub-field id
+Value = ScalarValue | list[str] | list[Item]  # a list of names or texts, or of objects
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,16 @@ class AnswerContext:
 
 def parse_value(field: FieldSpec | ScalarField, text: str, ctx: AnswerContext) -> Value:
     """The field's value from what the caller said (or a model's normalised form of it)."""
+    if isinstance(field, ListField):
+        if field.item.type == "object":
+            raise AnswerError("this list is collected one item at a time")
+        item_parser = parsers.parse_name if field.item.type == "name" else parsers.parse_text
+        return list(parsers.parse_list(text, item=item_parser))
+    return parse_scalar(field, text, ctx)
+
+
+def parse_scalar(field: ScalarField, text: str, ctx: AnswerContext) -> ScalarValue:
+    """One answer of a scalar field or of a list item's sub-field."""
     match field:
         case TextField():
             return parsers.parse_text(text)
@@ -68,11 +79,6 @@ def parse_value(field: FieldSpec | ScalarField, text: str, ctx: AnswerContext) -
             return parsers.parse_phone(text, region=ctx.region)
         case EmailField():
             return parsers.parse_email(text)
-        case ListField():
-            if field.item.type == "object":
-                raise AnswerError("this list is collected one item at a time")
-            item_parser = parsers.parse_name if field.item.type == "name" else parsers.parse_text
-            return list(parsers.parse_list(text, item=item_parser))
     raise AnswerError("this field cannot take an answer")  # pragma: no cover - exhaustive
 
 
@@ -126,7 +132,7 @@ def speak_value(field: FieldSpec | ScalarField, value: Value) -> str:
     return str(value)
 
 
-def _speak_item(field: ListField, item: Value) -> str:
+def _speak_item(field: ListField, item: str | Item) -> str:
     if isinstance(item, dict):
         return " ".join(str(v) for v in item.values() if v)
     return str(item)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 
@@ -17,12 +17,12 @@ from flows.engine.answers import AnswerContext, speak_value
 from flows.engine.clock import Clock, utc_now
 from flows.engine.collector import Collector
 from flows.engine.intents import emergency_phrase
+from flows.engine.json_types import JsonObject
 from flows.engine.keypad import entry_length
 from flows.engine.outcomes import CallStatus, DialFailure, Direction, EndedReason, TransferOutcome
 from flows.engine.payload import Payload, TransferReport, final_fields, template_summary, timestamp
 from flows.engine.ports import Transferer, TransferRequest
-from flows.engine.replies import WELCOME
-from flows.spec.fields import ListField
+from flows.engine.record import WELCOME
 from flows.spec.flow import ALL_TRANSFER_REASONS, FlowSpec, TransferReason
 
 log = structlog.get_logger("intake.call")
@@ -39,7 +39,7 @@ class CallInfo:
     job_id: str
     room_id: str
     room: str
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: JsonObject = field(default_factory=dict)
 
     @property
     def call_number(self) -> str | None:
@@ -172,13 +172,9 @@ class Call:
         question = self.collector.pending
         if question is None or question.kind == "offer":
             return None  # an offer takes 1/2 or a whole phone number
-        if question.yes_no or question.field_path is None:
+        if question.yes_no or question.target is None:
             return 1
-        field_spec = self.spec.field(question.field_path)
-        if question.kind == "item" and isinstance(field_spec, ListField):
-            sub_id = question.path.rpartition(".")[2]
-            return entry_length(next(s for s in field_spec.item.fields if s.id == sub_id))
-        return entry_length(field_spec)
+        return entry_length(self.spec.answer_field(question.target))
 
     def silence(self) -> None:
         if self.active is not None and self.payload is None:

@@ -11,18 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flows.engine import parsers
-from flows.engine.answers import AnswerContext, Value, parse_value
+from flows.engine.answers import AnswerContext, parse_value
+from flows.engine.field_answers import FieldAnswers
 from flows.engine.keypad import YES_KEY, keypad_text
-from flows.engine.questions import AGAIN, CALL_BACK, SORRY, STILL_THERE, QuestionFlow, with_prefix
-from flows.engine.record import FieldState, Question, Source
-from flows.engine.replies import WELCOME, Ask, EndCall, Escalate, Reply, StepComplete
+from flows.engine.questions import AGAIN, CALL_BACK, SORRY, STILL_THERE, with_prefix
+from flows.engine.record import WELCOME, FieldState, Question, Source
+from flows.engine.replies import Ask, EndCall, Reply, StepComplete
 from flows.errors import AnswerError
-from flows.spec.fields import KEYPAD_TYPES, FieldSpec, ListField, ScalarField
+from flows.spec.fields import KEYPAD_TYPES, FieldSpec, ListField
 from flows.spec.flow import FlowSpec, TransferReason
+from flows.spec.paths import FieldPath
 
 
-class Collector(QuestionFlow):
-    """Answers in, replies out; the question machinery lives in ``QuestionFlow``."""
+class Collector(FieldAnswers):
+    """Answers in, replies out; the question machinery lives in ``QuestionFlow``, what an
+    answer does to its field in ``FieldAnswers``."""
 
     def __init__(
         self,
@@ -32,8 +35,7 @@ class Collector(QuestionFlow):
         call_number: str | None = None,
         can_escalate: Callable[[TransferReason], bool] = lambda _reason: False,
     ) -> None:
-        super().__init__(spec, ctx, call_number=call_number)
-        self.can_escalate = can_escalate
+        super().__init__(spec, ctx, call_number=call_number, can_escalate=can_escalate)
         self._silences = 0
         self._welcome_failures = 0
 
@@ -41,7 +43,7 @@ class Collector(QuestionFlow):
 
     def begin_welcome(self) -> Ask:
         question = self.spec.welcome.question or ""
-        return self._ask(Question(kind="welcome", path=WELCOME, field_path=None, text=question), "")
+        return self._ask(Question(kind="welcome", target=None, text=question), "")
 
     def enter_step(self, step_id: str) -> Reply:
         self.step = next(step for step in self.spec.steps if step.id == step_id)
@@ -51,7 +53,7 @@ class Collector(QuestionFlow):
         """Forget a field's answer (a correction); returns the step to go back to."""
         self.fields[path].reopen()
         self._offered.discard(path)
-        return path.partition(".")[0]
+        return FieldPath.parse(path).step
 
     def visited_fields(self) -> list[str]:
         """Fields the caller may correct: those settled or already asked."""
@@ -76,24 +78,25 @@ class Collector(QuestionFlow):
             return self._take_item(field, state, text, source)
         return self._take_value(field, state, text, source)
 
-    def record(self, path: str, text: str, source: Source = "voice") -> Reply:
+    def record(self, target: FieldPath, text: str, source: Source = "voice") -> Reply:
         """A value for a named field of this step, asked for or volunteered."""
         question = self._require_pending()
-        if question.path == path or (question.field_path == path and not question.yes_no):
+        asked = question.target
+        if asked == target or (asked and asked.of_field == target and not question.yes_no):
             return self.answer(text, source)
         self._silences = 0
-        field_path, _, sub = path.partition("[].")
-        if self.step is None or field_path.partition(".")[0] != self.step.id:
-            raise AnswerError(f"{path} is not a field of this step")
+        field_path = str(target.of_field)
+        if self.step is None or target.step != self.step.id:
+            raise AnswerError(f"{target} is not a field of this step")
         field, state = self._field(field_path)
         if question.field_path == field_path and question.kind in ("confirm", "offer"):
             state.proposed = None  # a fresh value replaces the one being read back
             return self._take_value(field, state, text, source)
-        if sub and question.kind == "more" and question.field_path == field_path:
+        if target.sub and question.kind == "more" and question.field_path == field_path:
             self._start_item(state)  # naming an item answers "any more?" with yes
             return self._take_item(field, state, text, source)
-        if sub or (isinstance(field, ListField) and field.item.type == "object"):
-            raise AnswerError(f"ask for {path} when the flow reaches it")
+        if target.sub or (isinstance(field, ListField) and field.item.type == "object"):
+            raise AnswerError(f"ask for {target} when the flow reaches it")
         if state.settled:
             self.reopen(field_path)
         return self._take_value(field, state, text, source)
@@ -235,85 +238,6 @@ class Collector(QuestionFlow):
             return self._advance(f"Recorded {field.label}.")
         self._start_item(state)
         return self._advance("")
-
-    # -- values ------------------------------------------------------------------------
-
-    def _take_value(
-        self,
-        field: FieldSpec,
-        state: FieldState,
-        text: str,
-        source: Source,
-        fail_note: str | None = None,
-    ) -> Reply:
-        try:
-            value = parse_value(field, text, self.ctx)
-        except AnswerError as exc:
-            return self._failed(field, state, fail_note or str(exc))
-        return self._propose(field, state, value, source)
-
-    def _propose(self, field: FieldSpec, state: FieldState, value: Value, source: Source) -> Reply:
-        if field.confirm:
-            state.proposed, state.proposed_source = value, source
-            return self._advance("Read the value back and ask the caller to confirm it.")
-        self._settle(state, "collected", value, source)
-        return self._advance(f"Recorded {field.label}.")
-
-    def _start_item(self, state: FieldState) -> None:
-        state.draft, state.draft_index = {}, 0
-
-    def _take_item(self, field: FieldSpec, state: FieldState, text: str, source: Source) -> Reply:
-        sub = self._item_field(field, state)
-        try:
-            value = parse_value(sub, text, self.ctx)
-        except AnswerError as exc:
-            return self._failed(field, state, str(exc))
-        state.source = state.source or source
-        return self._store_item_value(field, state, value)
-
-    def _store_item_value(self, field: FieldSpec, state: FieldState, value: Value) -> Reply:
-        assert isinstance(field, ListField) and state.draft is not None
-        subs = field.item.fields
-        state.draft[subs[state.draft_index].id] = value
-        state.draft_index += 1
-        if state.draft_index < len(subs):
-            return self._advance("")
-        state.items.append(state.draft)
-        state.draft = None
-        if len(state.items) >= field.max_items:
-            self._settle(state, "collected", list(state.items))
-        return self._advance(f"Added one {field.label} item.")
-
-    def _item_field(self, field: FieldSpec, state: FieldState) -> ScalarField:
-        assert isinstance(field, ListField)
-        return field.item.fields[state.draft_index]
-
-    def _failed(
-        self,
-        field: FieldSpec,
-        state: FieldState,
-        reason: str,
-        *,
-        prefix: str = SORRY,
-        failed: bool = True,
-    ) -> Reply:
-        state.failures += 1
-        if state.failures >= self.spec.limits.max_attempts:
-            return self._give_up(field, state)
-        note = f"That answer could not be used ({reason}); ask again." if failed else reason
-        return self._advance(note, prefix=prefix, repeat=True, failed=failed)
-
-    def _give_up(self, field: FieldSpec, state: FieldState) -> Reply:
-        if state.items:
-            self._settle(state, "collected", list(state.items))
-            return self._advance(f"Kept the {field.label} items given so far.")
-        if field.optional:
-            self._settle(state, "skipped")
-            return self._advance(f"Gave up on {field.label}; it is optional.")
-        self._settle(state, "missing")
-        if self.can_escalate("collection_failed"):
-            return Escalate("collection_failed", f"Could not collect {field.label}.")
-        return self._advance(f"Could not collect {field.label}; moving on.")
 
 
 _READBACK_UNCLEAR = "expected yes or no to the read-back, or a corrected value"

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flows.engine.answers import Value
+from flows.engine.json_types import JsonObject
 from flows.engine.outcomes import CallStatus, Direction, EndedReason, TransferOutcome
 from flows.engine.record import FieldState, Source, when_holds
 from flows.spec.fields import ListField
 from flows.spec.flow import FlowSpec, TransferReason
+from flows.spec.paths import FieldPath
 
 
 class FieldReport(BaseModel):
@@ -37,7 +40,7 @@ class Payload(BaseModel):
     started_at: str
     ended_at: str
     summary: str | None
-    results: dict[str, dict[str, Any]]
+    results: dict[str, dict[str, Value]]
     type: Literal["call.ended"] = "call.ended"
     call_id: str
     flow: str
@@ -49,9 +52,9 @@ class Payload(BaseModel):
     ended_reason: EndedReason
     fields: dict[str, FieldReport]
     transfer: TransferReport | None
-    metadata: dict[str, Any]
+    metadata: JsonObject
 
-    def to_json_dict(self) -> dict[str, Any]:
+    def to_json_dict(self) -> JsonObject:
         return self.model_dump(mode="json", by_alias=True)
 
 
@@ -62,18 +65,18 @@ def timestamp(moment: datetime) -> str:
 
 def final_fields(
     spec: FlowSpec, states: dict[str, FieldState]
-) -> tuple[dict[str, dict[str, Any]], dict[str, FieldReport]]:
+) -> tuple[dict[str, dict[str, Value]], dict[str, FieldReport]]:
     """``results`` and ``fields`` of the payload; every step and field, whatever happened.
 
     A field still pending when the call ended is ``missing`` if required, ``skipped`` if
     optional or if its ``when`` condition does not hold. Lists are never null.
     """
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, dict[str, Value]] = {}
     reports: dict[str, FieldReport] = {}
     for step in spec.steps:
-        values: dict[str, Any] = {}
+        values: dict[str, Value] = {}
         for field in step.fields:
-            path = f"{step.id}.{field.id}"
+            path = str(FieldPath(step.id, field.id))
             state = states[path]
             status, value = state.status, state.value
             if not when_holds(spec, step, field, states):

@@ -9,15 +9,17 @@ its keypad prompt), numbers it, and counts the attempts it costs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Literal
 
 from flows.engine.answers import AnswerContext, Value, speak_value
 from flows.engine.keypad import keypad_prompt
-from flows.engine.record import FieldState, Question, Source, when_holds
-from flows.engine.replies import WELCOME, Ask, Reply, StepComplete
+from flows.engine.record import WELCOME, FieldState, Question, Source, when_holds
+from flows.engine.replies import Ask, Reply, StepComplete
 from flows.errors import AnswerError
 from flows.spec.fields import KEYPAD_TYPES, FieldSpec, ListField, PhoneField
 from flows.spec.flow import FlowSpec, StepSpec
+from flows.spec.paths import FieldPath
 
 SORRY = "Sorry, I didn't catch that."
 AGAIN = "Let's try that again."
@@ -48,9 +50,9 @@ class QuestionFlow:
         if prefix:
             question = with_prefix(question, prefix)
         current = self.pending
-        same = current is not None and (current.kind, current.path) == (
+        same = current is not None and (current.kind, current.target) == (
             question.kind,
-            question.path,
+            question.target,
         )
         return self._ask(question, note, count=repeat or not same, failed=failed)
 
@@ -58,14 +60,7 @@ class QuestionFlow:
         self, question: Question, note: str, *, count: bool = True, failed: bool = False
     ) -> Ask:
         self._serial += 1
-        question = Question(
-            kind=question.kind,
-            path=question.path,
-            field_path=question.field_path,
-            text=question.text,
-            keypad=question.keypad,
-            serial=self._serial,
-        )
+        question = replace(question, serial=self._serial)
         if count and question.kind != "confirm" and question.field_path is not None:
             self.fields[question.field_path].attempts += 1
         self.pending = question
@@ -75,8 +70,8 @@ class QuestionFlow:
         if self.step is None:
             return None
         for field in self.step.fields:
-            path = f"{self.step.id}.{field.id}"
-            state = self.fields[path]
+            path = FieldPath(self.step.id, field.id)
+            state = self.fields[str(path)]
             if not self._condition_holds(self.step, field):
                 if not state.skipped_by_condition:
                     state.reopen()
@@ -91,33 +86,32 @@ class QuestionFlow:
     def _condition_holds(self, step: StepSpec, field: FieldSpec) -> bool:
         return when_holds(self.spec, step, field, self.fields)
 
-    def _question_for(self, path: str, field: FieldSpec, state: FieldState) -> Question:
+    def _question_for(self, path: FieldPath, field: FieldSpec, state: FieldState) -> Question:
         if state.proposed is not None:
             text = f"I have {speak_value(field, state.proposed)}. Is that right?"
-            return Question(kind="confirm", path=path, field_path=path, text=text)
+            return Question(kind="confirm", target=path, text=text)
         if isinstance(field, ListField) and field.item.type == "object":
             if state.draft is None:
                 text = field.question
                 if state.items:
                     text = field.more_prompt or f"Any other {field.label}?"
-                return Question(kind="more", path=f"{path}[]", field_path=path, text=text)
+                return Question(kind="more", target=path.item_list(), text=text)
             sub = field.item.fields[state.draft_index]
-            item_path = f"{path}[].{sub.id}"
-            return Question(kind="item", path=item_path, field_path=path, text=sub.question)
+            return Question(kind="item", target=path.item_field(sub.id), text=sub.question)
         if (
             isinstance(field, PhoneField)
             and field.offer_call_number
             and self.call_number
-            and path not in self._offered
+            and str(path) not in self._offered
         ):
-            self._offered.add(path)
-            return Question(kind="offer", path=path, field_path=path, text=field.offer_prompt)
+            self._offered.add(str(path))
+            return Question(kind="offer", target=path, text=field.offer_prompt)
         keypad = (
             field.type in KEYPAD_TYPES
             and state.failures >= self.spec.limits.spoken_attempts_before_keypad
         )
         text = keypad_prompt(field) if keypad else field.question
-        return Question(kind="value", path=path, field_path=path, text=text, keypad=keypad)
+        return Question(kind="value", target=path, text=text, keypad=keypad)
 
     def _require_pending(self) -> Question:
         if self.pending is None:
@@ -153,11 +147,4 @@ def with_prefix(question: Question, prefix: str) -> Question:
     base = question.text
     for known in (SORRY, AGAIN, STILL_THERE, CALL_BACK):
         base = base.removeprefix(known + " ")
-    return Question(
-        kind=question.kind,
-        path=question.path,
-        field_path=question.field_path,
-        text=f"{prefix} {base}".strip(),
-        keypad=question.keypad,
-        serial=question.serial,
-    )
+    return replace(question, text=f"{prefix} {base}".strip())

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from flows.engine.answers import Value
+from flows.engine.answers import Item, Value
 from flows.spec.fields import FieldSpec
 from flows.spec.flow import FlowSpec, StepSpec
+from flows.spec.paths import FieldPath
 
 Source = Literal["voice", "dtmf", "caller_id"]
 FieldStatus = Literal["pending", "collected", "skipped", "missing"]
 QuestionKind = Literal["welcome", "value", "confirm", "offer", "more", "item"]
+WELCOME = "welcome"  # the welcome question's path, and the step id before the first step
 
 
 @dataclass
@@ -30,8 +32,8 @@ class FieldState:
     proposed: Value = None
     proposed_source: Source | None = None
     # a list of objects in progress: finished items, the item being filled, its next sub-field
-    items: list[dict[str, Value]] = field(default_factory=list)
-    draft: dict[str, Value] | None = None
+    items: list[Item] = field(default_factory=list)
+    draft: Item | None = None
     draft_index: int = 0
 
     @property
@@ -57,17 +59,26 @@ class FieldState:
 class Question:
     """What the agent is waiting for the caller to answer.
 
-    ``path`` names the answer queue in a scenario: ``welcome``, ``step.field``,
-    ``step.field[]`` (any more items?) or ``step.field[].sub`` (an item's sub-field).
+    ``target`` is what the answer fills: ``step.field``, ``step.field[]`` (any more
+    items?) or ``step.field[].sub`` (an item's sub-field); None for the welcome question.
     Confirmations use the field's path with kind ``confirm``.
     """
 
     kind: QuestionKind
-    path: str
-    field_path: str | None
+    target: FieldPath | None
     text: str
     keypad: bool = False
     serial: int = 0
+
+    @property
+    def path(self) -> str:
+        """The answer queue's name in a scenario: ``welcome`` or the target as text."""
+        return WELCOME if self.target is None else str(self.target)
+
+    @property
+    def field_path(self) -> str | None:
+        """The ``step.field`` the question belongs to, the key of its ``FieldState``."""
+        return None if self.target is None else str(self.target.of_field)
 
     @property
     def yes_no(self) -> bool:
@@ -82,5 +93,5 @@ def when_holds(
     ref = spec.condition_path(step, field)
     if ref is None or field.when is None:
         return True
-    target = states[ref]
+    target = states[str(ref)]
     return field.when.holds(target.value if target.status == "collected" else None)

@@ -8,8 +8,6 @@ from typing import Literal
 from flows.engine.record import Question
 from flows.spec.flow import TransferReason
 
-WELCOME = "welcome"
-
 
 @dataclass(frozen=True)
 class Ask:

@@ -13,7 +13,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from flows.spec.fields import FieldSpec, Identifier, ListField, SpecModel, require_unique
+from flows.spec.fields import (
+    FieldSpec,
+    Identifier,
+    ListField,
+    ScalarField,
+    SpecModel,
+    require_unique,
+)
+from flows.spec.paths import FieldPath
 
 
 class StepSpec(SpecModel):
@@ -101,12 +109,12 @@ class FlowSpec(SpecModel):
     @model_validator(mode="after")
     def _references(self) -> FlowSpec:
         require_unique([s.id for s in self.steps], "step ids")
-        seen: dict[str, FieldSpec] = {}
+        seen: dict[FieldPath, FieldSpec] = {}
         for step in self.steps:
             for field in step.fields:
-                if field.when is not None:
-                    ref = field.when.field if "." in field.when.field else None
-                    target = seen.get(ref) if ref else seen.get(f"{step.id}.{field.when.field}")
+                ref = self.condition_path(step, field)
+                if field.when is not None and ref is not None:
+                    target = seen.get(ref)
                     if target is None:
                         raise ValueError(
                             f"{step.id}.{field.id}: 'when' refers to {field.when.field!r}, "
@@ -114,27 +122,44 @@ class FlowSpec(SpecModel):
                         )
                     if isinstance(target, ListField):
                         raise ValueError(f"{step.id}.{field.id}: 'when' cannot test a list")
-                seen[f"{step.id}.{field.id}"] = field
+                seen[FieldPath(step.id, field.id)] = field
         return self
 
-    def field_paths(self) -> list[str]:
-        return [f"{step.id}.{field.id}" for step in self.steps for field in step.fields]
+    def paths(self) -> list[FieldPath]:
+        """Every field's path, in the order the call asks them."""
+        return [FieldPath(step.id, field.id) for step in self.steps for field in step.fields]
 
-    def field(self, path: str) -> FieldSpec:
-        step_id, _, field_id = path.partition(".")
+    def field_paths(self) -> list[str]:
+        """The same paths as text: how payloads, scenarios and the model name fields."""
+        return [str(path) for path in self.paths()]
+
+    def field(self, path: FieldPath | str) -> FieldSpec:
+        """The field a path belongs to (for ``step.field[].sub``, the list field)."""
+        if isinstance(path, str):
+            path = FieldPath.parse(path)
+        step_id, field_id = path.step, path.field
         for step in self.steps:
             if step.id == step_id:
                 for field in step.fields:
                     if field.id == field_id:
                         return field
-        raise KeyError(path)
+        raise KeyError(str(path))
 
-    def condition_path(self, step: StepSpec, field: FieldSpec) -> str | None:
+    def answer_field(self, path: FieldPath) -> FieldSpec | ScalarField:
+        """The field an answer on ``path`` fills: an item's sub-field, or the field itself."""
+        field = self.field(path)
+        if path.sub is not None and isinstance(field, ListField) and field.item.type == "object":
+            for sub in field.item.fields:
+                if sub.id == path.sub:
+                    return sub
+            raise KeyError(str(path))
+        return field
+
+    def condition_path(self, step: StepSpec, field: FieldSpec) -> FieldPath | None:
         """The full path of the field that ``field.when`` tests."""
         if field.when is None:
             return None
-        ref = field.when.field
-        return ref if "." in ref else f"{step.id}.{ref}"
+        return FieldPath.parse(field.when.field, step=step.id)
 
     @property
     def version(self) -> str:

@@ -14,8 +14,7 @@ from typing import Protocol
 from flows.engine.call import Call
 from flows.engine.outcomes import TransferOutcome
 from flows.engine.ports import TransferRequest
-from flows.engine.record import Question
-from flows.engine.replies import WELCOME
+from flows.engine.record import WELCOME, Question
 from flows.testing.scenario import Keyed, Scenario, Silent
 
 

@@ -6,7 +6,9 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+from flows.engine.outcomes import CallStatus
 from flows.engine.payload import Payload
 from flows.errors import FlowError
 from flows.spec.catalog import FlowCatalog
@@ -39,13 +41,16 @@ async def run_prepared(
     return await simulate(prepared.spec, prepared.scenario, options, transcript=transcript)
 
 
+Verdict = Literal["passed", "failed", "skipped"]
+
+
 @dataclass
 class ScenarioReport:
     path: Path
-    verdict: str  # passed | failed | skipped
+    verdict: Verdict
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    status: str | None = None
+    status: CallStatus | None = None
 
 
 def scenario_files(paths: Iterable[Path]) -> Iterator[Path]:

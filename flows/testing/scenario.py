@@ -16,11 +16,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from flows.engine import parsers
+from flows.engine.json_types import JsonObject
+from flows.engine.outcomes import DialOutcome, Direction, TransferOutcome
+from flows.engine.record import WELCOME
 from flows.errors import AnswerError, ScenarioError
 from flows.spec.catalog import FlowCatalog
 from flows.spec.documents import DocumentError, read_document, validate
 from flows.spec.fields import ListField
 from flows.spec.flow import FlowSpec
+from flows.spec.paths import FieldPath
 
 
 class _Model(BaseModel):
@@ -58,22 +62,22 @@ AnswerQueue = Annotated[list[Answer], BeforeValidator(_as_queue), Field(min_leng
 
 class TransferBehaviour(_Model):
     to: str | None = None
-    outcome: Literal["connected", "no_answer", "declined", "failed"] = "connected"
+    outcome: TransferOutcome = "connected"
 
 
 class Scenario(_Model):
     flow: str | None = None
-    direction: Literal["inbound", "outbound"] = "inbound"
+    direction: Direction = "inbound"
     from_: str | None = Field(default=None, alias="from")
     to: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    outcome: Literal["answered", "busy", "no_answer", "voicemail", "failed"] = "answered"
+    metadata: JsonObject = Field(default_factory=dict)
+    outcome: DialOutcome = "answered"
     transfer: TransferBehaviour | None = None
     answers: dict[str, AnswerQueue] = Field(default_factory=dict)
     confirm: dict[str, AnswerQueue] = Field(default_factory=dict)
     interrupt: dict[str, Annotated[str, BeforeValidator(_as_words)]] = Field(default_factory=dict)
     hangup_after: str | None = None
-    expect: dict[str, Any] | None = None
+    expect: JsonObject | None = None
 
     @field_validator("from_", "to", mode="before")
     @classmethod
@@ -137,15 +141,15 @@ def _e164(number: str, where: str, source: str, region: str) -> str:
 
 
 def question_paths(spec: FlowSpec) -> Iterator[str]:
-    yield "welcome"
+    yield WELCOME
     for step in spec.steps:
         for field in step.fields:
-            path = f"{step.id}.{field.id}"
-            yield path
+            path = FieldPath(step.id, field.id)
+            yield str(path)
             if isinstance(field, ListField) and field.item.type == "object":
-                yield f"{path}[]"
+                yield str(path.item_list())
                 for sub in field.item.fields:
-                    yield f"{path}[].{sub.id}"
+                    yield str(path.item_field(sub.id))
 
 
 def resolve_flow(

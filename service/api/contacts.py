@@ -12,6 +12,7 @@ import io
 import json
 from typing import Any
 
+from flows.engine.json_types import JsonObject
 from service.api.errors import ApiError, invalid
 from service.api.numbers import e164
 from service.api.simulation import ScriptCheck
@@ -27,7 +28,7 @@ TO, TIMEZONE, SIMULATE = "to", "timezone", "simulate"
 def check(
     to: str,
     timezone: str | None,
-    metadata: dict[str, Any],
+    metadata: JsonObject,
     region: str,
     *,
     simulate: Any = None,

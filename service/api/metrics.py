@@ -20,18 +20,14 @@ from flows.engine.clock import Clock
 from flows.engine.outcomes import CALL_STATUSES as DIAL_OUTCOMES
 from service.store.engine import unavailable_as_store_error
 from service.store.schema import (
-    DEAD,
-    DELIVERED,
-    PENDING,
+    DELIVERY_STATUSES,
     QUEUED,
-    SUPERSEDED,
+    REQUEST_STATUSES,
     call_attempts,
     call_requests,
     deliveries,
 )
 
-CALL_STATUSES = ("queued", "dialing", "in_progress", "ended", "cancelled", "blocked")
-DELIVERY_STATUSES = (PENDING, DELIVERED, DEAD, SUPERSEDED)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -46,7 +42,7 @@ class _StoreNumbers(Collector):
 
     def collect(self) -> Iterator[Metric]:
         calls = GaugeMetricFamily("intake_calls", "Requested calls by status", labels=["status"])
-        for status in CALL_STATUSES:
+        for status in REQUEST_STATUSES:
             calls.add_metric([status], self.calls.get(status, 0))
         outcomes = CounterMetricFamily(
             "intake_dial_outcomes", "Dials of requested calls by outcome", labels=["outcome"]
@@ -56,8 +52,8 @@ class _StoreNumbers(Collector):
         sent = GaugeMetricFamily(
             "intake_deliveries", "Webhook deliveries by status", labels=["status"]
         )
-        for status in DELIVERY_STATUSES:
-            sent.add_metric([status], self.deliveries.get(status, 0))
+        for delivery_status in DELIVERY_STATUSES:
+            sent.add_metric([delivery_status], self.deliveries.get(delivery_status, 0))
         yield calls
         yield outcomes
         yield sent

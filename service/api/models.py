@@ -16,12 +16,12 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from flows.engine.json_types import JsonObject
+from flows.engine.outcomes import CallStatus
 from service.scheduler.rules import DAYS, DEFAULT_WINDOW, RetryPolicy, Window
 from service.store.campaigns import CampaignRecord
 from service.store.requests import CallRecord
-
-CallStatus = Literal["queued", "dialing", "in_progress", "ended", "cancelled", "blocked"]
-CampaignStatus = Literal["running", "paused", "cancelled", "done"]
+from service.store.schema import CampaignStatus, RequestStatus
 
 
 def _no_control_characters(value: str) -> str:
@@ -98,20 +98,20 @@ class CallCreate(_Request):
     to: Annotated[str, Field(description="E.164, or national form in the default region")]
     flow: Text
     from_: Annotated[str | None, Field(alias="from", description="the calling number")] = None
-    metadata: dict[str, Any] = Field(default_factory=dict, description="copied to the payload")
+    metadata: JsonObject = Field(default_factory=dict, description="copied to the payload")
     not_before: AwareDatetime | None = None
     timezone: Annotated[
         str | None, Field(max_length=64, description="IANA name, instead of the number's")
     ] = None
     simulate: Annotated[
-        dict[str, Any] | None,
+        JsonObject | None,
         Field(description="`intake serve --simulate` only: the scripted callee (a scenario)"),
     ] = None
 
 
 class AttemptOut(BaseModel):
     at: datetime
-    outcome: str
+    outcome: CallStatus = Field(description="the payload status the dial ended with")
     sip_status: int | None
     retryable: bool | None
 
@@ -123,14 +123,14 @@ class CallOut(BaseModel):
     flow: str
     to: str
     from_: str | None = Field(alias="from")
-    status: CallStatus
+    status: RequestStatus
     reason: str | None = Field(description="why it is blocked or cancelled")
     campaign_id: str | None
-    metadata: dict[str, Any]
+    metadata: JsonObject
     not_before: datetime | None
     attempts: list[AttemptOut]
     next_attempt_at: datetime | None
-    payload: dict[str, Any] | None = Field(description="the result payload, once ended")
+    payload: JsonObject | None = Field(description="the result payload, once ended")
     created_at: datetime
     updated_at: datetime
 
@@ -162,9 +162,9 @@ class CallPage(BaseModel):
 class ContactIn(_Request):
     to: str
     timezone: str | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
     simulate: Annotated[
-        dict[str, Any] | None,
+        JsonObject | None,
         Field(description="`intake serve --simulate` only: the scripted callee (a scenario)"),
     ] = None
 

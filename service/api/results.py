@@ -8,11 +8,13 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 from pydantic import BaseModel, Field
 
+from flows.engine.json_types import JsonObject
+from flows.spec.paths import FieldPath
 from service.store.campaigns import ResultRow
+from service.store.schema import RequestStatus
 
 JSONL = "application/jsonl"
 CSV = "text/csv"
@@ -24,8 +26,8 @@ class ResultLine(BaseModel):
 
     call_id: str
     to: str
-    status: str = Field(description="the call's status")
-    payload: dict[str, Any] | None = Field(description="the result payload, once ended")
+    status: RequestStatus = Field(description="the call's status")
+    payload: JsonObject | None = Field(description="the result payload, once ended")
 
 
 def wants_csv(accept: str | None) -> bool:
@@ -43,11 +45,11 @@ async def jsonl(batches: AsyncIterator[list[ResultRow]]) -> AsyncIterator[bytes]
 
 
 async def csv_rows(
-    batches: AsyncIterator[list[ResultRow]], field_paths: Sequence[str]
+    batches: AsyncIterator[list[ResultRow]], field_paths: Sequence[FieldPath]
 ) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([*FIXED_COLUMNS, *field_paths])
+    writer.writerow([*FIXED_COLUMNS, *map(str, field_paths)])
     async for batch in batches:
         for row in batch:
             writer.writerow(_csv_row(row, field_paths))
@@ -58,7 +60,7 @@ async def csv_rows(
         yield buffer.getvalue().encode()
 
 
-def _csv_row(row: ResultRow, field_paths: Sequence[str]) -> list[str]:
+def _csv_row(row: ResultRow, field_paths: Sequence[FieldPath]) -> list[str]:
     payload = json.loads(row.payload) if row.payload else {}
     results = payload.get("results") or {}
     cells = [
@@ -69,8 +71,7 @@ def _csv_row(row: ResultRow, field_paths: Sequence[str]) -> list[str]:
         payload.get("ended_reason") or "",
     ]
     for path in field_paths:
-        step, _, field = path.partition(".")
-        cells.append(_cell((results.get(step) or {}).get(field)))
+        cells.append(_cell((results.get(path.step) or {}).get(path.field)))
     return cells
 
 

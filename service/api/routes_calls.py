@@ -15,12 +15,13 @@ from starlette.responses import Response
 from service.api.auth import SECURITY, caller_of
 from service.api.context import CALL_ID, ApiContext, json_response, require_id
 from service.api.errors import invalid, parse_error, responses
-from service.api.models import PRINTABLE, CallCreate, CallOut, CallPage, CallStatus
+from service.api.models import PRINTABLE, CallCreate, CallOut, CallPage
 from service.api.numbers import e164
 from service.api.simulation import NOT_SIMULATING, script_check
 from service.scheduler.zones import valid_zone
 from service.store.api_keys import Caller
 from service.store.requests import CallFilter, Idempotency, NewCall
+from service.store.schema import RequestStatus
 
 IDEMPOTENCY_KEY_LENGTH = 200
 CREATE_CALL = {
@@ -98,7 +99,7 @@ def calls_router(ctx: ApiContext, auth: Callable[..., Awaitable[Caller]]) -> API
         summary="List calls",
     )
     async def list_calls(
-        status: CallStatus | None = None,
+        status: RequestStatus | None = None,
         flow: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
         campaign_id: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -112,7 +112,7 @@ def campaigns_router(ctx: ApiContext, auth: Callable[..., Awaitable[Caller]]) ->
         batches = ctx.campaigns.result_batches(campaign_id)
         if wants_csv(request.headers.get("accept")):
             spec = ctx.flows.get(campaign.flow)
-            paths = spec.field_paths() if spec is not None else []
+            paths = spec.paths() if spec is not None else []
             return StreamingResponse(csv_rows(batches, paths), media_type=f"{CSV}; charset=utf-8")
         return StreamingResponse(jsonl(batches), media_type=JSONL)
 

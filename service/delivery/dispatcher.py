@@ -16,7 +16,7 @@ import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 
 import httpx
 import structlog
@@ -35,6 +35,7 @@ from service.store import (
     DueDelivery,
     StoreError,
     Verdict,
+    VerdictStatus,
 )
 
 log = structlog.get_logger("intake.delivery")
@@ -48,13 +49,21 @@ class OutboxPort(Protocol):
     async def record(self, results: Sequence[DeliveryResult]) -> None: ...
 
 
+DeliveryOutcome = Literal["delivered", "retrying", "dead"]
+_OUTCOMES: dict[VerdictStatus, DeliveryOutcome] = {
+    "pending": "retrying",
+    "delivered": "delivered",
+    "dead": "dead",
+}
+
+
 @dataclass(frozen=True)
 class Report:
     """What became of one delivery after an attempt: for the log and the CLI."""
 
     delivery_id: int
     endpoint_url: str
-    outcome: str  # delivered | retrying | dead
+    outcome: DeliveryOutcome
     status_code: int | None
     error: str | None
     next_attempt_at: datetime | None
@@ -188,7 +197,7 @@ class Deliverer:
     async def _settle(
         self, delivery: DueDelivery, attempt: Attempt | None, verdict: Verdict
     ) -> Report:
-        outcome = "retrying" if verdict.status == PENDING else verdict.status
+        outcome = _OUTCOMES[verdict.status]
         report = Report(
             delivery_id=delivery.id,
             endpoint_url=delivery.endpoint_url,

@@ -4,8 +4,9 @@ offline simulator under ``intake serve --simulate``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
+from flows.engine.json_types import JsonObject
 from service.errors import ServiceError
 
 DISPATCHING = "dispatch calls to LiveKit"  # what LiveKit's credentials are needed for
@@ -22,10 +23,10 @@ class Dispatch:
     to: str  # E.164
     from_: str | None
     flow: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-    simulate: dict[str, Any] | None = None  # the scripted callee, --simulate only
+    metadata: JsonObject = field(default_factory=dict)
+    simulate: JsonObject | None = None  # the scripted callee, --simulate only
 
-    def job_metadata(self) -> dict[str, Any]:
+    def job_metadata(self) -> JsonObject:
         return {
             "call_id": self.call_id,
             "to": self.to,

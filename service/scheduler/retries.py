@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from flows.engine.outcomes import CallStatus
 from service.scheduler.rules import RetryPolicy, Window
 from service.scheduler.window import next_opening
 
@@ -19,7 +20,7 @@ def next_dial(
     window: Window,
     zones: Sequence[str],
     *,
-    outcome: str,
+    outcome: CallStatus,
     retryable: bool | None,
     dials: int,
     ended_at: datetime,

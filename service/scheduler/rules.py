@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from flows.engine.outcomes import CallStatus
+
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # No call is ever placed outside these local hours, whatever a campaign asks for.
@@ -83,7 +85,7 @@ class RetryPolicy(_Rule):
     voicemail: Retry = Retry(attempts=2, after=86400)
     failed: Retry = Retry(attempts=2, after=900)
 
-    def rule(self, outcome: str) -> Retry | None:
+    def rule(self, outcome: CallStatus) -> Retry | None:
         """The rule for a dial that ended with ``outcome`` (a payload status), if any."""
         if outcome in ("busy", "no_answer", "voicemail", "failed"):
             rule: Retry = getattr(self, outcome)

@@ -20,6 +20,7 @@ from service.store.outbox import (
     DueDelivery,
     Outbox,
     Verdict,
+    VerdictStatus,
 )
 from service.store.schema import DEAD, DELIVERED, PENDING, SUPERSEDED
 
@@ -39,4 +40,5 @@ __all__ = [
     "UnknownCallError",
     "UnknownDeliveryError",
     "Verdict",
+    "VerdictStatus",
 ]

@@ -1,16 +1,17 @@
 """``CallStore``: live calls, their step progress, final payloads and their outbox rows.
 
 One class serves SQLite and PostgreSQL. The final payload and its delivery rows are
-written in one transaction (a transactional outbox), so a payload is never stored without
-its deliveries nor delivered without being stored. Every write that concerns a live call
-is guarded by ``state = 'live'``: a late step or heartbeat never reopens a finished call.
+written in one transaction (a transactional outbox, ``service.store.finishing``), so a
+payload is never stored without its deliveries nor delivered without being stored. Every
+write that concerns a live call is guarded by ``state = 'live'``: a late step or heartbeat
+never reopens a finished call.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import delete, insert, select, update
@@ -23,45 +24,17 @@ from service.settings import EndpointSettings
 from service.store.dnc import DoNotCallList
 from service.store.engine import create_engine, migrate, unavailable_as_store_error, upsert
 from service.store.errors import StoreUnavailableError, UnknownCallError
+from service.store.finishing import finish, finish_orphans, payload_text, queue_payload
 from service.store.outbox import Outbox
 from service.store.schema import (
-    DEAD,
-    ENDED,
     FINISHED,
     LIVE,
-    PENDING,
-    SUPERSEDED,
-    call_requests,
     call_steps,
     calls,
-    deliveries,
 )
 
-if TYPE_CHECKING:
-    # Imported where a payload is parsed: the model brings the answer parsers, a tenth of
-    # a second on the start of `intake serve`, which parses none until a call ends.
+if TYPE_CHECKING:  # parsing a payload loads the answer parsers; serve starts without them
     from flows.engine.payload import Payload
-
-
-async def request_status(conn: AsyncConnection, call_id: str) -> str | None:
-    """The status of the call's request (None: not requested over HTTP), its row locked
-    on PostgreSQL until the transaction ends."""
-    status: str | None = await conn.scalar(
-        select(call_requests.c.status).where(call_requests.c.id == call_id).with_for_update()
-    )
-    return status
-
-
-def delivered_now(request: str | None) -> bool:
-    """Whether a finished call's payload is queued as it is stored: always, unless the
-    call was requested and its request is not ended (then the scheduler decides; a
-    cancelled request's late result is never sent)."""
-    return request is None or request == ENDED
-
-
-def payload_text(payload: Payload) -> str:
-    """The payload as stored and as sent: compact JSON in the contract's key order."""
-    return json.dumps(payload.to_json_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
 class CallStore:
@@ -251,63 +224,19 @@ class CallStore:
         retryable: bool | None = None,
     ) -> bool:
         """``call_finished`` within the caller's transaction; False if it was a no-op."""
-        now, text = self._clock(), payload_text(payload)
-        # The request's row first (locked on PostgreSQL), as the scheduler does when it
-        # settles: the two take turns, so a payload that lands while its call is being
-        # settled is seen by the settling or sees the call ended.
-        request = await request_status(conn, payload.call_id)
-        statement = upsert(conn, calls).values(
-            call_id=payload.call_id,
-            flow=payload.flow,
-            state=FINISHED,
-            started_at=now,
-            heartbeat_at=now,
-            finished_at=now,
-            snapshot=text,
-            payload=text,
+        return await finish(
+            conn,
+            payload,
+            self._endpoints,
+            self._clock(),
             sip_status=sip_status,
             retryable=retryable,
         )
-        finished = await conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[calls.c.call_id],
-                set_={
-                    "state": FINISHED,
-                    "finished_at": now,
-                    "payload": text,
-                    "sip_status": sip_status,
-                    "retryable": retryable,
-                    "orphaned": False,
-                },
-                where=(calls.c.state != FINISHED) | calls.c.orphaned,
-            ).returning(calls.c.call_id)
-        )
-        if finished.first() is None:
-            return False
-        # Only an orphan's call has deliveries already; their bodies would now be this
-        # payload under the orphan's webhook-id, so the new one alone carries it.
-        await conn.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.call_id == payload.call_id,
-                deliveries.c.status.in_((PENDING, DEAD)),
-            )
-            .values(status=SUPERSEDED, last_error="superseded by the call's real payload")
-        )
-        if request == ENDED:  # an orphan's payload superseded after the call was settled
-            await conn.execute(
-                update(call_requests)
-                .where(call_requests.c.id == payload.call_id)
-                .values(outcome=payload.status, updated_at=now)
-            )
-        if delivered_now(request):
-            await self._queue(conn, payload.call_id, payload.flow, now)
-        return True
 
     async def queue_deliveries(self, conn: AsyncConnection, call_id: str, flow: str) -> None:
         """Queue a stored payload for every matching endpoint, within the caller's
         transaction: the scheduler does this when it settles a requested call as final."""
-        await self._queue(conn, call_id, flow, self._clock())
+        await queue_payload(conn, self._endpoints, call_id, flow, self._clock())
 
     async def do_not_call(self, number: str, *, call_id: str) -> None:
         """The callee of ``call_id`` asked not to be called again: on the list at once, and
@@ -323,45 +252,9 @@ class CallStore:
         real payload, should it still come (from a worker's spool), supersedes it. The
         staleness is checked again in the UPDATE, so a heartbeat that lands meanwhile wins.
         """
-        from flows.engine.payload import Payload, timestamp
-
         now = self._clock()
-        cutoff = now - stale_after
-        stale = (calls.c.state == LIVE) & (calls.c.heartbeat_at < cutoff)
-        finalised: list[str] = []
         async with self._engine.begin() as conn:
-            rows = await conn.execute(
-                # in one order, so two sweepers lock rows in turn rather than crosswise
-                select(calls.c.call_id, calls.c.snapshot)
-                .where(stale)
-                .order_by(calls.c.call_id)
-                .limit(500)
-            )
-            for call_id, snapshot in rows.all():
-                request = await request_status(conn, call_id)
-                payload = Payload.model_validate_json(snapshot).model_copy(
-                    update={
-                        "status": "incomplete",
-                        "ended_reason": "error",
-                        "ended_at": timestamp(now),
-                    }
-                )
-                updated = await conn.execute(
-                    update(calls)
-                    .where(calls.c.call_id == call_id, stale)
-                    .values(
-                        state=FINISHED,
-                        finished_at=now,
-                        payload=payload_text(payload),
-                        orphaned=True,
-                    )
-                    .returning(calls.c.call_id)
-                )
-                if updated.first() is not None:
-                    if delivered_now(request):
-                        await self._queue(conn, call_id, payload.flow, now)
-                    finalised.append(call_id)
-        return finalised
+            return await finish_orphans(conn, self._endpoints, now, now - stale_after)
 
     @unavailable_as_store_error
     async def get_payload(self, call_id: str) -> Payload | None:
@@ -371,22 +264,3 @@ class CallStore:
         from flows.engine.payload import Payload
 
         return None if text is None else Payload.model_validate_json(text)
-
-    async def _queue(self, conn: AsyncConnection, call_id: str, flow: str, now: datetime) -> None:
-        """Outbox rows for the endpoints configured now that want this flow; one webhook-id."""
-        webhook_id = f"msg_{ulid()}"
-        rows = [
-            {
-                "call_id": call_id,
-                "webhook_id": webhook_id,
-                "endpoint_url": endpoint.url,
-                "status": PENDING,
-                "attempts": 0,
-                "created_at": now,
-                "next_attempt_at": now,
-            }
-            for endpoint in self._endpoints
-            if endpoint.wants(flow)
-        ]
-        if rows:
-            await conn.execute(insert(deliveries), rows)

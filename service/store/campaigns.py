@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from flows.engine.clock import Clock
 from flows.engine.ids import ulid
+from flows.engine.json_types import JsonObject
 from flows.engine.outcomes import CALL_STATUSES
 from service.scheduler.rules import DEFAULT_RETRY, DEFAULT_WINDOW, RetryPolicy, Window
 from service.store.api_keys import Caller, charge_quota
@@ -30,21 +31,26 @@ from service.store.engine import unavailable_as_store_error
 from service.store.errors import ConflictError, NotFoundError
 from service.store.schema import (
     BLOCKED,
+    CAMPAIGN_CANCELLED,
     CANCELLED,
     DIALING,
+    DONE,
     ENDED,
     IN_PROGRESS,
+    PAUSED,
     QUEUED,
+    RUNNING,
+    CampaignStatus,
+    RequestStatus,
     call_requests,
     calls,
     campaigns,
 )
 
-RUNNING, PAUSED, DONE = "running", "paused", "done"
 ON_THE_LIST = "the number is on the do-not-call list"
-CAMPAIGN_CANCELLED = "the campaign was cancelled"
+CANCELLED_WITH_CAMPAIGN = "the campaign was cancelled"  # a call's reason
 # campaign counts: call statuses, with an ended call under its payload's status
-COUNTED = ("queued", "dialing", "in_progress", *CALL_STATUSES, "blocked", "cancelled")
+COUNTED = (QUEUED, DIALING, IN_PROGRESS, *CALL_STATUSES, BLOCKED, CANCELLED)
 ACTIVE = (QUEUED, DIALING, IN_PROGRESS)
 CHUNK = 1000  # rows per executemany
 
@@ -53,9 +59,9 @@ CHUNK = 1000  # rows per executemany
 class Contact:
     to: str  # E.164; as given when ``problem`` says it is invalid
     timezone: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: JsonObject = field(default_factory=dict)
     problem: str | None = None  # why it cannot be called, found before the store
-    simulate: dict[str, Any] | None = None  # --simulate: the scripted callee
+    simulate: JsonObject | None = None  # --simulate: the scripted callee
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ class CampaignRecord:
     id: str
     name: str
     flow: str
-    status: str  # running | paused | cancelled | done
+    status: CampaignStatus
     counts: dict[str, int]
     window: Window
     retry: RetryPolicy
@@ -88,7 +94,7 @@ class CampaignRecord:
 class ResultRow:
     call_id: str
     to: str
-    status: str
+    status: RequestStatus
     payload: str | None  # the final payload's stored JSON text, once ended
 
 
@@ -153,23 +159,23 @@ class Campaigns:
 
     async def cancel(self, campaign_id: str) -> CampaignRecord:
         """Cancel the campaign and its queued calls; calls under way finish."""
-        return await self._move(campaign_id, CANCELLED)
+        return await self._move(campaign_id, CAMPAIGN_CANCELLED)
 
     @unavailable_as_store_error
-    async def _move(self, campaign_id: str, status: str) -> CampaignRecord:
+    async def _move(self, campaign_id: str, status: CampaignStatus) -> CampaignRecord:
         now = self._clock()
         async with self._engine.begin() as conn:
             current = await _record(conn, campaign_id)
             if current.status == status:
                 return current
-            if current.status in (CANCELLED, DONE):
+            if current.status in (CAMPAIGN_CANCELLED, DONE):
                 raise ConflictError(f"the campaign is {current.status} already")
             await conn.execute(
                 update(campaigns)
                 .where(campaigns.c.id == campaign_id)
                 .values(status=status, updated_at=now)
             )
-            if status == CANCELLED:
+            if status == CAMPAIGN_CANCELLED:
                 await conn.execute(
                     update(call_requests)
                     .where(
@@ -178,7 +184,7 @@ class Campaigns:
                     )
                     .values(
                         status=CANCELLED,
-                        reason=CAMPAIGN_CANCELLED,
+                        reason=CANCELLED_WITH_CAMPAIGN,
                         next_attempt_at=None,
                         updated_at=now,
                     )
@@ -255,7 +261,7 @@ async def _record(conn: AsyncConnection, campaign_id: str) -> CampaignRecord:
 
 
 async def _counts(conn: AsyncConnection, campaign_id: str) -> dict[str, int]:
-    counts = dict.fromkeys(COUNTED, 0)
+    counts: dict[str, int] = dict.fromkeys(COUNTED, 0)
     rows = await conn.execute(
         select(call_requests.c.status, call_requests.c.outcome, func.count())
         .where(call_requests.c.campaign_id == campaign_id)
@@ -268,8 +274,8 @@ async def _counts(conn: AsyncConnection, campaign_id: str) -> dict[str, int]:
     return counts
 
 
-def _reported(stored: str, counts: dict[str, int]) -> str:
-    if stored in (CANCELLED, DONE):
+def _reported(stored: CampaignStatus, counts: dict[str, int]) -> CampaignStatus:
+    if stored in (CAMPAIGN_CANCELLED, DONE):
         return stored
     return stored if any(counts[status] for status in ACTIVE) else DONE
 

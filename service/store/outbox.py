@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,6 +25,7 @@ from service.store.schema import (
     DELIVERED,
     PENDING,
     SUPERSEDED,
+    DeliveryStatus,
     calls,
     deliveries,
     delivery_attempts,
@@ -54,11 +56,14 @@ class Attempt:
     error: str | None
 
 
+VerdictStatus = Literal["pending", "delivered", "dead"]  # superseded is the store's own doing
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What a delivery becomes after an attempt (or without one, when it cannot be made)."""
 
-    status: str  # pending | delivered | dead
+    status: VerdictStatus
     next_attempt_at: datetime
     error: str | None = None  # why, when not the attempt's own error
     disable_endpoint: str | None = None  # a reason to stop sending to the endpoint
@@ -79,7 +84,7 @@ class DeliveryRecord:
     call_id: str
     webhook_id: str
     endpoint_url: str
-    status: str
+    status: DeliveryStatus
     attempts: int
     created_at: datetime
     next_attempt_at: datetime

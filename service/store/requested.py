@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from flows.engine.outcomes import CallStatus
 from flows.engine.payload import Payload
 from service.scheduler.dispatch import Dispatch
 from service.scheduler.retries import next_dial
@@ -34,7 +35,6 @@ from service.store.schema import (
 )
 
 # campaigns.status
-RUNNING, PAUSED, CAMPAIGN_CANCELLED, DONE = "running", "paused", "cancelled", "done"
 
 # The payload of a dial that never reached a worker (made by the scheduler, from the flow).
 UnconnectedPayload = Callable[[Dispatch, datetime, datetime], Payload]
@@ -162,7 +162,7 @@ class RequestedCall:
 class DialEnd:
     """How one dial ended: the payload status it gave, and what the record keeps."""
 
-    outcome: str
+    outcome: CallStatus
     ended_at: datetime
     sip_status: int | None = None
     retryable: bool | None = None
@@ -175,7 +175,7 @@ class Settled:
 
     call_id: str
     attempt: int
-    outcome: str
+    outcome: CallStatus
     retry_at: datetime | None
 
 

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from flows.engine.clock import Clock
 from flows.engine.ids import new_call_id
+from flows.engine.json_types import JsonObject
+from flows.engine.outcomes import CallStatus
 from service.store.api_keys import Caller, charge_quota
 from service.store.call_rows import NO_ZONE, zones_of
 from service.store.call_writer import ON_THE_LIST, CallWriter
@@ -33,6 +35,7 @@ from service.store.schema import (
     CANCELLED,
     ENDED,
     QUEUED,
+    RequestStatus,
     call_attempts,
     call_requests,
     calls,
@@ -47,10 +50,10 @@ class NewCall:
     flow: str
     to: str  # E.164
     from_: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: JsonObject = field(default_factory=dict)
     not_before: datetime | None = None
     timezone: str | None = None  # a valid IANA name, overriding the number's
-    simulate: dict[str, Any] | None = None  # the scripted callee (--simulate only)
+    simulate: JsonObject | None = None  # the scripted callee (--simulate only)
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class Idempotency:
 @dataclass(frozen=True)
 class Attempt:
     at: datetime
-    outcome: str
+    outcome: CallStatus  # the payload status the dial ended with
     sip_status: int | None
     retryable: bool | None
 
@@ -73,21 +76,21 @@ class CallRecord:
     flow: str
     to: str
     from_: str | None
-    status: str
+    status: RequestStatus
     reason: str | None
     campaign_id: str | None
-    metadata: dict[str, Any]
+    metadata: JsonObject
     not_before: datetime | None
     next_attempt_at: datetime | None
     created_at: datetime
     updated_at: datetime
     attempts: tuple[Attempt, ...] = ()
-    payload: dict[str, Any] | None = None  # the final payload, once ended
+    payload: JsonObject | None = None  # the final payload, once ended
 
 
 @dataclass(frozen=True)
 class CallFilter:
-    status: str | None = None
+    status: RequestStatus | None = None
     flow: str | None = None
     campaign_id: str | None = None
 

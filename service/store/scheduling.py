@@ -29,13 +29,20 @@ from service.store.calls import CallStore
 from service.store.engine import unavailable_as_store_error
 from service.store.requested import (
     REQUEST_COLUMNS,
-    RUNNING,
     RequestedCall,
     RuleBook,
     Rules,
     ZoneBook,
 )
-from service.store.schema import BLOCKED, QUEUED, UNSETTLED, call_requests, campaigns, do_not_call
+from service.store.schema import (
+    BLOCKED,
+    QUEUED,
+    RUNNING,
+    UNSETTLED,
+    call_requests,
+    campaigns,
+    do_not_call,
+)
 from service.store.slots import CampaignPacing, Claimed, DialSlots, Trunk
 
 ON_DNC = "the number is on the do-not-call list"

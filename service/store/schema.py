@@ -8,6 +8,7 @@ Times are UTC; ``UTCDateTime`` makes both databases hand back aware datetimes.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Final, Literal, get_args
 
 from sqlalchemy import (
     BigInteger,
@@ -28,10 +29,35 @@ from sqlalchemy import (
     false,
 )
 
-LIVE, FINISHED = "live", "finished"  # calls.state
-PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"  # deliveries.status
-# deliveries.status of an orphan's payload not yet delivered when the real one arrived
-SUPERSEDED = "superseded"
+# The store's vocabulary: every status column's values, as a Literal and as constants.
+CallState = Literal["live", "finished"]  # calls.state
+LIVE: Final = "live"
+FINISHED: Final = "finished"
+
+DeliveryStatus = Literal["pending", "delivered", "dead", "superseded"]  # deliveries.status
+DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
+PENDING: Final = "pending"
+DELIVERED: Final = "delivered"
+DEAD: Final = "dead"
+# an orphan's payload not yet delivered when the real one arrived
+SUPERSEDED: Final = "superseded"
+
+# call_requests.status; "ended" once the call's payload is final (calls.payload holds it).
+RequestStatus = Literal["queued", "dialing", "in_progress", "ended", "cancelled", "blocked"]
+REQUEST_STATUSES: tuple[RequestStatus, ...] = get_args(RequestStatus)
+QUEUED: Final = "queued"
+DIALING: Final = "dialing"
+IN_PROGRESS: Final = "in_progress"
+ENDED: Final = "ended"
+CANCELLED: Final = "cancelled"
+BLOCKED: Final = "blocked"
+UNSETTLED = (DIALING, IN_PROGRESS)  # dispatched: the scheduler decides what the result means
+
+CampaignStatus = Literal["running", "paused", "cancelled", "done"]  # campaigns.status
+RUNNING: Final = "running"
+PAUSED: Final = "paused"
+CAMPAIGN_CANCELLED: Final = "cancelled"
+DONE: Final = "done"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -145,17 +171,6 @@ disabled_endpoints = Table(
 )
 
 # --- Calls requested over HTTP (``intake serve``) and what schedules them ---------------
-# call_requests.status; "ended" once the call's payload is final (calls.payload holds it).
-QUEUED, DIALING, IN_PROGRESS, ENDED, CANCELLED, BLOCKED = (
-    "queued",
-    "dialing",
-    "in_progress",
-    "ended",
-    "cancelled",
-    "blocked",
-)
-UNSETTLED = (DIALING, IN_PROGRESS)  # dispatched: the scheduler decides what the result means
-
 api_keys = Table(
     "api_keys",
     metadata,

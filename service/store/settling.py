@@ -25,10 +25,7 @@ from service.scheduler.dispatch import Dispatch, DispatchError
 from service.store.calls import CallStore
 from service.store.engine import unavailable_as_store_error
 from service.store.requested import (
-    CAMPAIGN_CANCELLED,
-    DONE,
     REQUEST_COLUMNS,
-    RUNNING,
     DialEnd,
     RequestedCall,
     RuleBook,
@@ -39,11 +36,14 @@ from service.store.requested import (
     conclude,
 )
 from service.store.schema import (
+    CAMPAIGN_CANCELLED,
     DIALING,
+    DONE,
     FINISHED,
     IN_PROGRESS,
     LIVE,
     QUEUED,
+    RUNNING,
     UNSETTLED,
     call_requests,
     calls,

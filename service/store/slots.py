@@ -20,10 +20,11 @@ from service.scheduler.dispatch import Dispatch
 from service.scheduler.pacing import believable, slot_free, take_slot
 from service.scheduler.window import next_opening
 from service.store.engine import upsert
-from service.store.requested import RUNNING, RequestedCall, Rules, ZoneBook
+from service.store.requested import RequestedCall, Rules, ZoneBook
 from service.store.schema import (
     DIALING,
     QUEUED,
+    RUNNING,
     UNSETTLED,
     call_requests,
     call_steps,

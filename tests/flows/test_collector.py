@@ -6,6 +6,7 @@ from flows.engine.answers import AnswerContext
 from flows.engine.collector import Collector
 from flows.engine.replies import Ask, EndCall, Escalate, StepComplete
 from flows.spec.flow import FlowSpec
+from flows.spec.paths import FieldPath
 
 
 def asked(reply: object) -> str:
@@ -168,7 +169,7 @@ def test_conditions_skip_and_reopen(intake: FlowSpec, ctx: AnswerContext) -> Non
 def test_volunteered_answer_for_another_field(intake: FlowSpec, ctx: AnswerContext) -> None:
     c = Collector(intake, ctx)
     c.enter_step("visit")
-    reply = c.record("visit.new_patient", "yes")
+    reply = c.record(FieldPath("visit", "new_patient"), "yes")
     assert asked(reply) == "visit.reason"
     assert c.fields["visit.reason"].attempts == 1  # re-asking the same question is not a new one
     assert c.fields["visit.new_patient"].value is True

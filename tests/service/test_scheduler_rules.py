@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scheduling_support import within_rate
 
-from flows.engine.outcomes import CALL_STATUSES
+from flows.engine.outcomes import CALL_STATUSES, CallStatus
 from service.scheduler.pacing import dial_spacing, slot_free, take_slot
 from service.scheduler.retries import next_dial
 from service.scheduler.rules import DAYS, DEFAULT_RETRY, Retry, RetryPolicy, Window
@@ -242,7 +242,7 @@ def test_a_call_is_dialled_exactly_as_its_outcomes_rule_says(
     window: Window,
     zone: str,
     start: datetime,
-    outcome: str,
+    outcome: CallStatus,
     retryable: bool | None,
     durations: list[int],
 ) -> None:
@@ -284,7 +284,9 @@ def test_the_default_policy_by_outcome() -> None:
     zones, window = ["America/New_York"], Window()
     monday_noon = utc("2026-07-06T12:00:00-04:00")
 
-    def again(outcome: str, dials: int = 1, retryable: bool | None = True) -> datetime | None:
+    def again(
+        outcome: CallStatus, dials: int = 1, retryable: bool | None = True
+    ) -> datetime | None:
         return next_dial(
             DEFAULT_RETRY,
             window,

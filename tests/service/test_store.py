@@ -30,6 +30,7 @@ from service.store import (
     Verdict,
 )
 from service.store.engine import create_engine
+from service.store.outbox import VerdictStatus
 from service.store.schema import call_steps, calls, deliveries, metadata
 
 if TYPE_CHECKING:
@@ -198,7 +199,7 @@ async def test_the_real_payload_supersedes_an_orphans_under_a_new_webhook_id(
         assert await store.sweep_orphans(stale_after=timedelta(seconds=0)) == []
 
 
-def result(due: DueDelivery, status: str, clock: FakeClock) -> DeliveryResult:
+def result(due: DueDelivery, status: VerdictStatus, clock: FakeClock) -> DeliveryResult:
     attempt = Attempt(clock(), 5, 200 if status == DELIVERED else 503, None)
     return DeliveryResult(due, attempt, Verdict(status, clock() + timedelta(seconds=5)))
 
