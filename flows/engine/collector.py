@@ -153,12 +153,28 @@ class Collector(QuestionFlow):
         """The caller said nothing: re-prompt, or end the call once re-prompts run out."""
         self._silences += 1
         if self._silences > self.spec.limits.no_input_reprompts:
+            skipped = self._skip_silent_optional()
+            if skipped is not None:
+                return skipped
             return EndCall("no_input", "The caller stopped responding.")
         if self.pending is None:
             return self._advance("", prefix=STILL_THERE, repeat=True)
         return self._ask(
             with_prefix(self.pending, STILL_THERE), "No answer; prompt again.", count=True
         )
+
+    def _skip_silent_optional(self) -> Reply | None:
+        """CONTRACT 2: after the re-prompts run out, an optional question (a value or an
+        item's sub-field, never a read-back) is skipped and the flow goes on."""
+        question = self.pending
+        if question is None or question.kind not in ("value", "item"):
+            return None
+        field, state = self._field(question.field_path)
+        target = self._item_field(field, state) if question.kind == "item" else field
+        if not target.optional:
+            return None
+        self._silences = 0
+        return self.skip()
 
     # -- answers by question kind ------------------------------------------------------
 

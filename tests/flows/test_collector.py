@@ -216,3 +216,41 @@ def test_no_one_available_at_the_welcome_question(feedback: FlowSpec, ctx: Answe
         assert isinstance(reply, Ask) and reply.question.kind == "welcome"
     ended = c.no_one_available()
     assert isinstance(ended, EndCall) and ended.reason == "collection_failed"
+
+
+def test_silence_at_an_optional_question_skips_it(feedback: FlowSpec, ctx: AnswerContext) -> None:
+    """CONTRACT 2: after the re-prompts an optional field is skipped and the flow goes on
+    (the known bug: silence at the last, optional, question ended the call no_input)."""
+    c = Collector(feedback, ctx)
+    assert asked(c.enter_step("comments")) == "comments.comments"
+    assert asked(c.silence()) == "comments.comments"
+    assert asked(c.silence()) == "comments.comments"
+    done = c.silence()
+    assert isinstance(done, StepComplete) and done.step_id == "comments"
+    state = c.fields["comments.comments"]
+    assert (state.status, state.attempts) == ("skipped", 3)
+
+
+def test_silence_at_an_optional_item_field_leaves_it_empty(
+    intake: FlowSpec, ctx: AnswerContext
+) -> None:
+    c = Collector(intake, ctx)
+    c.enter_step("medications")
+    c.answer("yes")
+    assert asked(c.answer("lisinopril")) == "medications.medications[].dosage"
+    c.silence()
+    c.silence()
+    assert asked(c.silence()) == "medications.medications[]"
+    assert c.fields["medications.medications"].items == [{"name": "lisinopril", "dosage": None}]
+
+
+def test_silence_at_a_read_back_still_ends_the_call(intake: FlowSpec, ctx: AnswerContext) -> None:
+    c = Collector(intake, ctx)
+    c.enter_step("contact")
+    c.answer("no")
+    c.answer("415 555 0199")
+    c.answer("yes")
+    assert c.answer("jane at example dot com").question.kind == "confirm"  # type: ignore[union-attr]
+    c.silence()
+    c.silence()
+    assert isinstance(c.silence(), EndCall)
