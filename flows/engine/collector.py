@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from flows.engine import parsers
 from flows.engine.answers import AnswerContext, Value, parse_value
+from flows.engine.intents import declines_now
 from flows.engine.keypad import YES_KEY, keypad_text
 from flows.engine.questions import AGAIN, CALL_BACK, SORRY, STILL_THERE, QuestionFlow, with_prefix
 from flows.engine.record import FieldState, Question, Source
@@ -179,8 +180,9 @@ class Collector(QuestionFlow):
     # -- answers by question kind ------------------------------------------------------
 
     def _answer_welcome(self, text: str) -> Reply:
+        declined = declines_now(text)
         try:
-            agreed = parsers.parse_yes_no(text)
+            agreed = not declined if declined is not None else parsers.parse_yes_no(text)
         except AnswerError:
             return self._welcome_failed("Not a yes or no.")
         self.pending = None

@@ -93,7 +93,7 @@ def test_an_answer_resets_the_silence_count(feedback: FlowSpec, ctx: AnswerConte
 def test_welcome_no_declines(feedback: FlowSpec, ctx: AnswerContext) -> None:
     c = Collector(feedback, ctx)
     c.begin_welcome()
-    assert isinstance(c.answer("maybe later"), Ask)
+    assert isinstance(c.answer("who is this?"), Ask)
     ended = c.answer("no thanks")
     assert isinstance(ended, EndCall) and ended.reason == "declined"
 
@@ -254,3 +254,13 @@ def test_silence_at_a_read_back_still_ends_the_call(intake: FlowSpec, ctx: Answe
     c.silence()
     c.silence()
     assert isinstance(c.silence(), EndCall)
+
+
+def test_welcome_decline_wrapped_in_an_explanation(feedback: FlowSpec, ctx: AnswerContext) -> None:
+    c = Collector(feedback, ctx)
+    c.begin_welcome()
+    ended = c.answer("this isn't a good moment, I'm at work, try tomorrow")
+    assert isinstance(ended, EndCall) and ended.reason == "declined"
+    c = Collector(feedback, ctx)
+    c.begin_welcome()
+    assert isinstance(c.answer("I'm not busy, go ahead"), StepComplete)
