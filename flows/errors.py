@@ -84,6 +84,14 @@ class AnswerError(FlowError):
     retryable = True
 
 
+class AmbiguousAnswer(AnswerError):
+    """The answer fits two options equally well: ask which one, naming both."""
+
+    def __init__(self, message: str, candidates: tuple[str, str]) -> None:
+        super().__init__(message)
+        self.candidates = candidates  # the two options' spoken labels, in spec order
+
+
 Location = tuple[str | int, ...]
 
 

@@ -9,6 +9,7 @@ and ``when`` conditions are applied here, once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from flows.engine import parsers
 from flows.engine.answers import AnswerContext, Value, parse_value
@@ -17,7 +18,7 @@ from flows.engine.keypad import YES_KEY, keypad_text
 from flows.engine.questions import AGAIN, CALL_BACK, SORRY, STILL_THERE, QuestionFlow, with_prefix
 from flows.engine.record import FieldState, Question, Source
 from flows.engine.replies import WELCOME, Ask, EndCall, Escalate, Reply, StepComplete
-from flows.errors import AnswerError
+from flows.errors import AmbiguousAnswer, AnswerError
 from flows.spec.fields import KEYPAD_TYPES, FieldSpec, ListField, ScalarField
 from flows.spec.flow import FlowSpec, TransferReason
 
@@ -266,9 +267,21 @@ class Collector(QuestionFlow):
     ) -> Reply:
         try:
             value = parse_value(field, text, self.ctx)
+        except AmbiguousAnswer as exc:
+            return self._which_one(field, state, exc)
         except AnswerError as exc:
             return self._failed(field, state, fail_note or str(exc))
         return self._propose(field, state, value, source)
+
+    def _which_one(self, field: FieldSpec, state: FieldState, exc: AmbiguousAnswer) -> Reply:
+        """Two options fit equally: ask which one, naming both, instead of guessing."""
+        first, second = exc.candidates
+        reply = self._failed(field, state, f"it fits both {first} and {second}")
+        if not (isinstance(reply, Ask) and reply.question.path == state.path):
+            return reply  # the attempts ran out
+        question = replace(reply.question, text=f"Sorry, did you mean {first} or {second}?")
+        self.pending = question
+        return replace(reply, question=question)
 
     def _propose(self, field: FieldSpec, state: FieldState, value: Value, source: Source) -> Reply:
         if field.confirm:

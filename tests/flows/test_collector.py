@@ -264,3 +264,14 @@ def test_welcome_decline_wrapped_in_an_explanation(feedback: FlowSpec, ctx: Answ
     c = Collector(feedback, ctx)
     c.begin_welcome()
     assert isinstance(c.answer("I'm not busy, go ahead"), StepComplete)
+
+
+def test_a_tie_between_two_options_asks_which_one(intake: FlowSpec, ctx: AnswerContext) -> None:
+    c = Collector(intake, ctx)
+    c.enter_step("appointment")
+    reply = c.answer("morning or afternoon")
+    assert isinstance(reply, Ask) and reply.failed
+    assert reply.question.text == "Sorry, did you mean morning or afternoon?"
+    done = c.answer("the afternoon")
+    assert isinstance(done, StepComplete)
+    assert c.fields["appointment.preferred_time"].value == "afternoon"

@@ -15,6 +15,7 @@ from flows.engine.parsers.normalize import (
     tokenize,
 )
 from flows.engine.parsers.number_words import with_numerals
+from flows.engine.parsers.regions import named_region
 from flows.engine.phones import to_e164
 from flows.errors import AnswerError
 
@@ -47,9 +48,11 @@ _EMAIL_INSTRUCTIONS = Phrases.of(
 def parse_phone(text: str, *, region: str = "US") -> str:
     """Read a phone number: "four one five five five five zero one nine nine" -> +14155550199.
 
-    ``region`` decides how a number without a country code is read.
+    ``region`` decides how a number without a country code is read, unless the caller
+    names the country ("it's a UK number, oh two oh ...").
     """
     tokens = with_numerals(spoken_tokens(text))
+    region = named_region(tokens) or region
     digits = digits_of(tokens)
     if not digits or len(digits) > _MAX_PHONE_DIGITS:
         raise AnswerError("expected a phone number with its area code")
