@@ -21,7 +21,7 @@ _COUNTRIES: dict[str, tuple[str, str]] = {
     "CA": ("canada", "canadian"),
     "MX": ("mexico", "mexican"),
     "GB": (
-        "uk, u k, united kingdom, britain, great britain, england, scotland, wales, northern ireland",
+        "uk, u k, united kingdom, britain, great britain, england, scotland, wales",
         "british, english, scottish, welsh, uk, u k",
     ),
     "IE": ("ireland, republic of ireland", "irish"),
