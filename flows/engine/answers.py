@@ -13,6 +13,7 @@ from typing import Any
 from flows.engine import parsers, readback
 from flows.errors import AnswerError
 from flows.spec.fields import (
+    AddressField,
     AlphanumericField,
     ChoiceField,
     DateBound,
@@ -68,6 +69,8 @@ def parse_value(field: FieldSpec | ScalarField, text: str, ctx: AnswerContext) -
             return parsers.parse_phone(text, region=ctx.region)
         case EmailField():
             return parsers.parse_email(text)
+        case AddressField():
+            return parsers.parse_address(text, region=ctx.region)
         case ListField():
             if field.item.type == "object":
                 raise AnswerError("this list is collected one item at a time")
@@ -110,6 +113,8 @@ def speak_value(field: FieldSpec | ScalarField, value: Value) -> str:
             return readback.speak_phone(str(value))
         case EmailField():
             return readback.speak_email(str(value))
+        case AddressField() if isinstance(value, dict):
+            return readback.speak_address(value)
         case DigitsField():
             return readback.speak_digits(str(value))
         case AlphanumericField():

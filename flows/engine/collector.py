@@ -19,7 +19,7 @@ from flows.engine.questions import AGAIN, CALL_BACK, SORRY, STILL_THERE, Questio
 from flows.engine.record import FieldState, Question, Source
 from flows.engine.replies import WELCOME, Ask, EndCall, Escalate, Reply, StepComplete
 from flows.errors import AmbiguousAnswer, AnswerError
-from flows.spec.fields import KEYPAD_TYPES, FieldSpec, ListField, ScalarField
+from flows.spec.fields import KEYPAD_TYPES, AddressField, FieldSpec, ListField, ScalarField
 from flows.spec.flow import FlowSpec, TransferReason
 
 
@@ -265,6 +265,8 @@ class Collector(QuestionFlow):
         source: Source,
         fail_note: str | None = None,
     ) -> Reply:
+        if isinstance(field, AddressField):
+            return self._take_address(field, state, text, source, fail_note)
         try:
             value = parse_value(field, text, self.ctx)
         except AmbiguousAnswer as exc:
@@ -272,6 +274,33 @@ class Collector(QuestionFlow):
         except AnswerError as exc:
             return self._failed(field, state, fail_note or str(exc))
         return self._propose(field, state, value, source)
+
+    def _take_address(
+        self,
+        field: AddressField,
+        state: FieldState,
+        text: str,
+        source: Source,
+        fail_note: str | None,
+    ) -> Reply:
+        """An address said in one go, or piece by piece: each answer adds to what was said
+        before, and the question asks for the parts still missing."""
+        said = f"{state.partial}, {text}" if state.partial else text
+        try:
+            reading = parsers.read_address(said, region=self.ctx.region)
+        except AnswerError as exc:
+            return self._failed(field, state, fail_note or str(exc))
+        if not reading.missing:
+            state.partial = None
+            return self._propose(field, state, reading.value, source)
+        before = (
+            parsers.read_address(state.partial, region=self.ctx.region) if state.partial else None
+        )
+        if before is not None and len(reading.missing) >= len(before.missing):
+            return self._failed(field, state, fail_note or "expected the rest of the address")
+        state.partial, state.failures = said, 0
+        missing = ", ".join(reading.missing)
+        return self._advance(f"Part of the address; ask for the {missing}.", repeat=True)
 
     def _which_one(self, field: FieldSpec, state: FieldState, exc: AmbiguousAnswer) -> Reply:
         """Two options fit equally: ask which one, naming both, instead of guessing."""

@@ -13,10 +13,11 @@ from typing import Literal
 
 from flows.engine.answers import AnswerContext, Value, speak_value
 from flows.engine.keypad import keypad_prompt
+from flows.engine.parsers.address import missing_parts as read_address_missing
 from flows.engine.record import FieldState, Question, Source, when_holds
 from flows.engine.replies import WELCOME, Ask, Reply, StepComplete
 from flows.errors import AnswerError
-from flows.spec.fields import KEYPAD_TYPES, FieldSpec, ListField, PhoneField
+from flows.spec.fields import KEYPAD_TYPES, AddressField, FieldSpec, ListField, PhoneField
 from flows.spec.flow import FlowSpec, StepSpec
 
 SORRY = "Sorry, I didn't catch that."
@@ -112,6 +113,10 @@ class QuestionFlow:
         ):
             self._offered.add(path)
             return Question(kind="offer", path=path, field_path=path, text=field.offer_prompt)
+        if isinstance(field, AddressField) and state.partial and not state.failures:
+            missing = " and ".join(read_address_missing(state.partial, self.ctx.region))
+            text = f"Thank you. And the {missing}?"
+            return Question(kind="value", path=path, field_path=path, text=text)
         keypad = (
             field.type in KEYPAD_TYPES
             and state.failures >= self.spec.limits.spoken_attempts_before_keypad

@@ -33,6 +33,8 @@ class FieldState:
     items: list[dict[str, Value]] = field(default_factory=list)
     draft: dict[str, Value] | None = None
     draft_index: int = 0
+    # an address given piece by piece: what was said of it so far
+    partial: str | None = None
 
     @property
     def settled(self) -> bool:
@@ -51,6 +53,7 @@ class FieldState:
         self.items = []
         self.draft = None
         self.draft_index = 0
+        self.partial = None
 
 
 @dataclass(frozen=True)

@@ -111,3 +111,9 @@ def named_region(tokens: Sequence[str]) -> str | None:
             if length and set(words[start + length : start + length + 2]) & _PHONE_WORDS:
                 found.add(region)
     return found.pop() if len(found) == 1 else None
+
+
+def country_name(region: str) -> str | None:
+    """How a read-back names ``region``'s country ("GB" -> "uk", "DE" -> "germany")."""
+    names = _COUNTRIES.get(region)
+    return names[0].split(",")[0].strip() if names else None
