@@ -28,7 +28,8 @@ _MEANINGS: dict[str, str] = {
         r"fighting to|trying to) (?:\w+ )?(?:breathe|breath|catch (?:my|his|her) breath)\b"
         r"|\b(?:trouble|difficulty|problems?|hard time) breathing\b|\bhard to breathe\b"
         r"|\b(?:not|isn't|is not|stopped|wasn't|aren't) breathing\b"
-        r"|\bshort(?:ness)? of breath\b|\bgasping\b|\bchoking\b|\bturning blue\b"
+        r"|\bshort(?:ness)? of breath\b|\bgasping\b|\bchoking\b(?! (?:with|on) (?:laughter|tears))"
+        r"|\bturning blue\b"
         r"|\blips (?:are|look|went) blue\b|\bcan't get (?:any )?air\b"
     ),
     "chest": (
@@ -51,6 +52,7 @@ _MEANINGS: dict[str, str] = {
     "bleeding": (
         r"\bbleeding (?:heavily|badly|a lot|so much|everywhere|out)\b|\bsevere bleeding\b"
         r"|\b(?:won't|will not|can't|cannot) stop (?:the )?bleeding\b|\bblood everywhere\b"
+        r"|\bbleeding (?:won't|will not|doesn't|does not|isn't|hasn't) stop"
         r"|\blo(?:sing|st) a lot of blood\b|\b(?:coughing|throwing|vomiting) (?:up )?blood\b"
     ),
     "poisoning": (
@@ -90,7 +92,9 @@ _HISTORY = re.compile(
     r"history of|used to|back in|previous|prior|as a (?:kid|child|teenager)|when i was|"
     r"follow(?:-| )?up|check(?:-| )?up|recover(?:ing|ed|y)|after (?:my|his|her) |"
     r"died (?:of|from)|in (?:19|20)\d\d|once|survived|was diagnosed|in high school|"
-    r"worried about|afraid of|scared of|risk of|prevent|medication for|pills for)\b"
+    r"worried about|afraid of|scared of|risk of|prevent|medication for|pills for|"
+    r"(?:seizure|heart|stroke|blood pressure|breathing) (?:medication|medicine|meds)|"
+    r"prescription|refill)\b"
 )
 # ...unless the clause also says it is happening now.
 _NOW = re.compile(

@@ -75,7 +75,8 @@ def wants_skip(text: str) -> bool:
 
 _CORRECTION = re.compile(
     r" (?:wrong|mistake|incorrect|made an error|change|changed|correct|correction|fix|update|"
-    r"go back|meant|misspoke|mixed up|not right|typo) "
+    r"go back|meant|misspoke|mixed up|not right|typo|misspelled|misspelt|mistyped|"
+    r"spelled (?:it )?wrong) "
 )
 # Without a correction word, a short sentence that names an earlier answer and prefers
 # another one ("use my personal email instead", "my cell is better actually").

@@ -64,7 +64,8 @@ def parse_phone(text: str, *, region: str = "US") -> str:
 def parse_email(text: str) -> str:
     """Read an email address: "bob underscore smith at acme dot io" -> bob_smith@acme.io."""
     # Hyphens stay inside words here: "mary-ann@example.org" is one local part.
-    tokens = strip_lead_in(expand_spelling(tokenize(text)))
+    # Commas are STT's pauses ("jane at example dot com, all one word"), never an address's.
+    tokens = strip_lead_in(expand_spelling([t for t in tokenize(text) if t != ","]))
     parts = _address_parts(with_numerals(_without_instructions(tokens)))
     address = "".join(parts).strip(".")
     try:

@@ -92,6 +92,12 @@ _NOT_A_NAME_WORDS = (
     "huh help maybe idk dunno know don't not i i'm im same already told said"
 )
 _NOT_A_NAME = frozenset(_NOT_A_NAME_WORDS.split())
+# Who the patient is to the caller, said before the name.
+_RELATION_WORDS = (
+    "son daughter wife husband mom mother dad father child kid baby patient partner "
+    "brother sister friend it's for"
+)
+_RELATIONS = frozenset(_RELATION_WORDS.split())
 
 
 def _name_tokens(tokens: list[str]) -> list[str]:
@@ -120,8 +126,16 @@ def _name_tokens(tokens: list[str]) -> list[str]:
         said, again = _name_words(segment), _name_words(following)
         if said and said <= again:
             continue  # said again, more fully, right after
+        if kept and (not said or said <= _name_words(kept[-1]) or _spelled_out(said)):
+            continue  # "Luis Hernandez, Luis with an s"; "John Smith, that's J O H N"
+        if following and said and said <= _NOT_A_NAME | _RELATIONS:
+            continue  # "the patient is my son, Tyler Brooks"
         kept.append(segment)
     return [token for segment in kept for token in [*segment, ","]][:-1] if kept else []
+
+
+def _spelled_out(words: set[str]) -> bool:
+    return all(len(word) == 1 for word in words)
 
 
 def _name_words(segment: list[str]) -> set[str]:
