@@ -74,12 +74,13 @@ _NAME_CORRECTIONS = Phrases.of(
     "no, sorry, i mean, i meant, actually, wait, no wait, or rather, rather, scratch that, "
     "correction, not, make that"
 )
-# Where the name ends and a spelling hint or another sentence begins.
+# A spelling hint, up to the next pause ("John with an h, John Baker")...
+_SPELLING_HINTS = Phrases.of("with a, with an, with two, with one, spelled, spelt, as in")
+# ...and where the name ends and another sentence begins.
 _NAME_ENDS = Phrases.of(
     """
-    with a, with an, with two, with one, spelled, spelt, that's spelled, as in, and i'm,
-    and i am, and im, and i, and we, i'm calling, i am calling, calling about, calling for,
-    calling from, from the, because
+    and i'm, and i am, and im, and i, and we, i'm calling, i am calling, calling about,
+    calling for, calling from, from the, because
     """
 )
 # Whole answers made only of these answer another question (yes/no, times, the weather).
@@ -113,7 +114,12 @@ def _name_tokens(tokens: list[str]) -> list[str]:
         (i for i in range(start + 1, len(tokens)) if _NAME_ENDS.match(lowered, i)), len(tokens)
     )
     segments: list[list[str]] = [[]]
-    for token in tokens[start:end]:
+    hint = False
+    for index in range(start, end):
+        token = tokens[index]
+        hint = (hint and token != ",") or bool(_SPELLING_HINTS.match(lowered, index))
+        if hint:
+            continue
         # A period after a one-letter word marks an initial ("J. R. Tolkien"); else a pause.
         last = segments[-1][-1] if segments[-1] else ""
         sentence_end = token == "." and len(last) > 1
