@@ -30,55 +30,8 @@ def _address(**given: str | None) -> dict[str, str | None]:
     return {part: given.get(part) for part in parts}
 
 
-@pytest.mark.parametrize(
-    ("said", "expected"),
-    [
-        (
-            "123 Main Street, Apt 4B, Springfield, IL 62704",
-            _address(
-                street="123 Main Street",
-                unit="Apt 4B",
-                city="Springfield",
-                region="IL",
-                postal_code="62704",
-                country="US",
-            ),
-        ),
-        (
-            "one twenty three main street apartment four b springfield illinois "
-            "six two seven oh four",
-            _address(
-                street="123 Main Street",
-                unit="Apartment 4B",
-                city="Springfield",
-                region="IL",
-                postal_code="62704",
-                country="US",
-            ),
-        ),
-        (
-            "I live at 350 5th Ave Suite 3300 New York New York 10118",
-            _address(
-                street="350 5th Ave",
-                unit="Suite 3300",
-                city="New York",
-                region="NY",
-                postal_code="10118",
-                country="US",
-            ),
-        ),
-        (
-            "it's a UK address, 10 Downing Street, London SW1A 2AA",
-            _address(street="10 Downing Street, London SW1A 2AA", country="GB"),
-        ),
-        (
-            "my address in Germany is Unter den Linden 77, 10117 Berlin",
-            _address(street="Unter den Linden 77, 10117 Berlin", country="DE"),
-        ),
-    ],
-)
-def test_parse_address(said: str, expected: dict[str, str | None]) -> None:
-    assert parse_address(said) == expected
+# Addresses said in one go, US and elsewhere, are in the corpus
+# (tests/flows/understanding_corpus.yaml, type "address").
 
 
 def test_an_address_elsewhere_is_kept_with_the_default_country() -> None:

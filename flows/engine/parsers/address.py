@@ -123,7 +123,7 @@ def _strip_lead_ins(tokens: list[str]) -> list[str]:
 
 
 def _read_us(tokens: list[str]) -> AddressReading:
-    words = _without_zip_words([t for t in tokens if t not in {".", "#"}])
+    words = _ZIP_WORDS.removed_from([t for t in tokens if t not in {".", "#"}])
     words = _digits_joined(with_numerals(_with_ordinals(words)))
     tagged = _tag(words)
     if tagged is None:  # the state and ZIP read off the end help the model with the rest
@@ -191,17 +191,6 @@ def _with_ordinals(tokens: list[str]) -> list[str]:
     return joined
 
 
-def _without_zip_words(tokens: list[str]) -> list[str]:
-    kept: list[str] = []
-    index = 0
-    while index < len(tokens):
-        length = _ZIP_WORDS.match(tokens, index)
-        if not length:
-            kept.append(tokens[index])
-        index += length or 1
-    return kept
-
-
 def _digits_joined(tokens: list[str]) -> list[str]:
     """Runs of spoken digits become one numeral ("one two three" -> 123, "six two seven oh
     four" -> 62704); a unit's letter joins its number ("four b" -> 4B)."""
@@ -225,17 +214,11 @@ def _digits_joined(tokens: list[str]) -> list[str]:
 
 
 def _take_zip(words: list[str]) -> tuple[list[str], str | None]:
-    """A five-digit (or ZIP+4) code, last or after "zip code"."""
+    """The last five-digit (or ZIP+4) numeral ("zip code" was removed before)."""
     for index in range(len(words) - 1, -1, -1):
         digits = numeral_digits(words[index]) if is_numeral(words[index]) else ""
         if len(digits) in (5, 9) and (index > 0 or len(words) == 1):
-            code = digits if len(digits) == 5 else f"{digits[:5]}-{digits[5:]}"
-            rest = words[:index] + words[index + 1 :]
-            while rest and _ZIP_WORDS.match(rest, max(0, index - 4)) and index > 0:
-                start = max(0, index - 4)
-                length = _ZIP_WORDS.match(rest, start)
-                rest = rest[:start] + rest[start + length :]
-            return [w for w in rest if w not in {"zip", "code", "postal", "postcode"}], code
+            return words[:index] + words[index + 1 :], _zip(digits)
     return words, None
 
 

@@ -66,24 +66,13 @@ def parse_email(text: str) -> str:
     # Hyphens stay inside words here: "mary-ann@example.org" is one local part.
     # Commas are STT's pauses ("jane at example dot com, all one word"), never an address's.
     tokens = strip_lead_in(expand_spelling([t for t in tokenize(text) if t != ","]))
-    parts = _address_parts(with_numerals(_without_instructions(tokens)))
+    parts = _address_parts(with_numerals(_EMAIL_INSTRUCTIONS.removed_from(tokens)))
     address = "".join(parts).strip(".")
     try:
         validated = validate_email(address, check_deliverability=False)
     except EmailNotValidError:
         raise AnswerError("expected an email address, like name at example dot com") from None
     return validated.normalized.lower()
-
-
-def _without_instructions(tokens: list[str]) -> list[str]:
-    kept: list[str] = []
-    index = 0
-    while index < len(tokens):
-        skip = _EMAIL_INSTRUCTIONS.match(tokens, index)
-        if not skip:
-            kept.append(tokens[index])
-        index += skip or 1
-    return kept
 
 
 def _address_parts(tokens: list[str]) -> list[str]:
