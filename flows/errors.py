@@ -10,6 +10,7 @@ can help. The tree, by the module that defines each branch::
     │   ├── UnknownFlowError           no built-in flow or file matches the requested flow
     │   ├── ScenarioError              a scenario file is invalid
     │   ├── AnswerError                a caller's answer does not fit the field (retryable)
+    │   │   └── AmbiguousAnswer        it fits two options equally: ask which one
     │   ├── DocumentError              flows.spec.documents: YAML that is not a valid document
     │   └── SimulationError            flows.testing.simulator: a simulated call stalled
     ├── SipError                       sip.errors: LiveKit SIP
