@@ -160,7 +160,8 @@ def wants_no_more_calls(text: str) -> bool:
 _AVAILABLE = re.compile(
     r" (?:go ahead|fire away|go on|i have (?:a )?(?:few )?(?:minutes?|time|a sec|a second)|"
     r"i've got (?:a )?(?:few )?(?:minutes?|time|sec|second)|i can (?:talk|do it|do that)|"
-    r"now is (?:fine|good|ok|okay)|now works|(?:i'm|i am|im) not busy|make it quick|"
+    r"now is (?:fine|good|ok|okay)|now works|(?:i'm|i am|im) not (?:too |that |very )?busy|"
+    r"make it quick|"
     r"let's do it|let's go|(?:i'm|i am) free) "
 )
 _NOT_NOW = re.compile(
