@@ -48,6 +48,7 @@ bench: $(BIN)/intake
 	$(BIN)/python bench/deliveries.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/cli_startup.py
+	$(BIN)/python bench/understanding.py
 
 ## lock: regenerate constraints.txt: the newest versions pyproject.toml allows, all pinned
 lock:

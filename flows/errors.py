@@ -10,6 +10,7 @@ can help. The tree, by the module that defines each branch::
     │   ├── UnknownFlowError           no built-in flow or file matches the requested flow
     │   ├── ScenarioError              a scenario file is invalid
     │   ├── AnswerError                a caller's answer does not fit the field (retryable)
+    │   │   └── AmbiguousAnswer        it fits two options equally: ask which one
     │   ├── FieldPathError             text that is not a step.field[].sub path (a ValueError)
     │   ├── DocumentError              flows.spec.documents: YAML that is not a valid document
     │   └── SimulationError            flows.testing.simulator: a simulated call stalled
@@ -88,6 +89,14 @@ class AnswerError(FlowError):
     """
 
     retryable = True
+
+
+class AmbiguousAnswer(AnswerError):
+    """The answer fits two options equally well: ask which one, naming both."""
+
+    def __init__(self, message: str, candidates: tuple[str, str]) -> None:
+        super().__init__(message)
+        self.candidates = candidates  # the two options' spoken labels, in spec order
 
 
 Location = tuple[str | int, ...]

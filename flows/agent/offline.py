@@ -28,6 +28,7 @@ from livekit.agents.types import (
 from flows.engine.answers import parse_value
 from flows.engine.collector import Collector
 from flows.engine.intents import (
+    TYPE_NAMES,
     correction_target,
     emergency_phrase,
     wants_no_more_calls,
@@ -68,7 +69,9 @@ def _route(collector: Collector, words: str, tools: Collection[str]) -> Decision
     if wants_person(words):
         return Decision(tool="transfer_to_person")
     if "correct_earlier_answer" in tools:
-        names = {p: _names_of(collector, p) for p in collector.visited_fields()}
+        # Naming the field being asked is answering it, not correcting it.
+        asking = pending.field_path if pending else None
+        names = {p: _names_of(collector, p) for p in collector.visited_fields() if p != asking}
         target = correction_target(words, names)
         if target is not None:
             return Decision(tool="correct_earlier_answer", arguments={"field": target})
@@ -101,7 +104,7 @@ def _parses(collector: Collector, field_spec: FieldSpec | ScalarField, words: st
 
 def _names_of(collector: Collector, path: str) -> list[str]:
     field_spec = collector.spec.field(path)
-    return [field_spec.label, *field_spec.aliases]
+    return [field_spec.label, *field_spec.aliases, *TYPE_NAMES.get(field_spec.type, ())]
 
 
 class OfflineLLM(llm.LLM[None]):

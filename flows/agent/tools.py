@@ -45,6 +45,7 @@ _FORMATS = {
     "email": "the e-mail address, e.g. bob_smith@acme.io or as spoken",
     "digits": "the digits, e.g. 334",
     "alphanumeric": "letters and digits, e.g. XYZ123",
+    "address": "the postal address as said (street, unit, city, state, ZIP/postal code, country)",
     "integer": "a whole number",
     "yes_no": "yes or no",
     "choice": "the option they chose, or their words",

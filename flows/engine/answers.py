@@ -12,6 +12,7 @@ from datetime import date
 from flows.engine import parsers, readback
 from flows.errors import AnswerError
 from flows.spec.fields import (
+    AddressField,
     AlphanumericField,
     ChoiceField,
     DateBound,
@@ -28,7 +29,8 @@ from flows.spec.fields import (
     YesNoField,
 )
 
-ScalarValue = str | int | bool | None  # one answer; a date is its ISO text
+AddressValue = dict[str, str | None]  # street, unit, city, region, postal_code, country
+ScalarValue = str | int | bool | AddressValue | None  # one answer; a date is its ISO text
 Item = dict[str, ScalarValue]  # one item of a list of objects, by sub-field id
 Value = ScalarValue | list[str] | list[Item]  # a list of names or texts, or of objects
 
@@ -79,6 +81,8 @@ def parse_scalar(field: ScalarField, text: str, ctx: AnswerContext) -> ScalarVal
             return parsers.parse_phone(text, region=ctx.region)
         case EmailField():
             return parsers.parse_email(text)
+        case AddressField():
+            return parsers.parse_address(text, region=ctx.region)
     raise AnswerError("this field cannot take an answer")  # pragma: no cover - exhaustive
 
 
@@ -116,6 +120,8 @@ def speak_value(field: FieldSpec | ScalarField, value: Value) -> str:
             return readback.speak_phone(str(value))
         case EmailField():
             return readback.speak_email(str(value))
+        case AddressField() if isinstance(value, dict):
+            return readback.speak_address(value)
         case DigitsField():
             return readback.speak_digits(str(value))
         case AlphanumericField():

@@ -20,7 +20,14 @@ from flows.engine.intents import emergency_phrase
 from flows.engine.json_types import JsonObject
 from flows.engine.keypad import entry_length
 from flows.engine.outcomes import CallStatus, DialFailure, Direction, EndedReason, TransferOutcome
-from flows.engine.payload import Payload, TransferReport, final_fields, template_summary, timestamp
+from flows.engine.payload import (
+    FieldReport,
+    Payload,
+    TransferReport,
+    final_fields,
+    template_summary,
+    timestamp,
+)
 from flows.engine.ports import Transferer, TransferRequest
 from flows.engine.record import WELCOME
 from flows.spec.flow import ALL_TRANSFER_REASONS, FlowSpec, TransferReason
@@ -64,7 +71,6 @@ class InputTarget(Protocol):
 
 
 _STATUS_BY_REASON: dict[EndedReason, CallStatus] = {
-    "completed": "completed",
     "declined": "declined",
     "voicemail": "voicemail",
     "no_answer": "no_answer",
@@ -254,9 +260,7 @@ class Call:
         Persisted as each step completes, so a call whose worker dies still delivers."""
         results, reports = final_fields(self.spec, self.collector.fields)
         if status is None:
-            status = _STATUS_BY_REASON.get(reason, "incomplete")
-            if self.transfer is not None and self.transfer.outcome == "connected":
-                status = "transferred"
+            status = self.status_for(reason, reports)
         summary = None
         if self.spec.ending.summary:
             summary = template_summary(self.spec, self.info.direction, status, reports)
@@ -280,6 +284,18 @@ class Call:
             transfer=self.transfer,
             metadata=self.info.metadata,
         )
+
+    def status_for(self, reason: EndedReason, reports: dict[str, FieldReport]) -> CallStatus:
+        """CONTRACT 1's status rule: a connected transfer is ``transferred``; endings that
+        are not about the fields (declined, unanswered, broken) have their own status;
+        otherwise ``completed`` when no required field is missing, however the call ended
+        (silence, a hang-up, a transfer that did not connect), else ``incomplete``."""
+        if self.transfer is not None and self.transfer.outcome == "connected":
+            return "transferred"
+        if reason in _STATUS_BY_REASON:
+            return _STATUS_BY_REASON[reason]
+        missing = any(report.status == "missing" for report in reports.values())
+        return "incomplete" if missing else "completed"
 
     @property
     def ended(self) -> bool:

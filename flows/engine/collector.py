@@ -13,6 +13,7 @@ from collections.abc import Callable
 from flows.engine import parsers
 from flows.engine.answers import AnswerContext, parse_value
 from flows.engine.field_answers import FieldAnswers
+from flows.engine.intents import declines_now
 from flows.engine.keypad import YES_KEY, keypad_text
 from flows.engine.questions import AGAIN, CALL_BACK, SORRY, STILL_THERE, with_prefix
 from flows.engine.record import WELCOME, FieldState, Question, Source
@@ -156,6 +157,9 @@ class Collector(FieldAnswers):
         """The caller said nothing: re-prompt, or end the call once re-prompts run out."""
         self._silences += 1
         if self._silences > self.spec.limits.no_input_reprompts:
+            skipped = self._skip_silent_optional()
+            if skipped is not None:
+                return skipped
             return EndCall("no_input", "The caller stopped responding.")
         if self.pending is None:
             return self._advance("", prefix=STILL_THERE, repeat=True)
@@ -163,11 +167,25 @@ class Collector(FieldAnswers):
             with_prefix(self.pending, STILL_THERE), "No answer; prompt again.", count=True
         )
 
+    def _skip_silent_optional(self) -> Reply | None:
+        """After the re-prompts run out, an optional question (a value or an item's
+        sub-field, never a read-back) is skipped and the flow goes on."""
+        question = self.pending
+        if question is None or question.kind not in ("value", "item"):
+            return None
+        field, state = self._field(question.field_path)
+        target = self._item_field(field, state) if question.kind == "item" else field
+        if not target.optional:
+            return None
+        self._silences = 0
+        return self.skip()
+
     # -- answers by question kind ------------------------------------------------------
 
     def _answer_welcome(self, text: str) -> Reply:
+        declined = declines_now(text)
         try:
-            agreed = parsers.parse_yes_no(text)
+            agreed = not declined if declined is not None else parsers.parse_yes_no(text)
         except AnswerError:
             return self._welcome_failed("Not a yes or no.")
         self.pending = None

@@ -9,13 +9,15 @@ which the field is given up (kept items, skipped if optional, or missing and esc
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
+from flows.engine import parsers
 from flows.engine.answers import AnswerContext, ScalarValue, Value, parse_scalar, parse_value
 from flows.engine.questions import SORRY, QuestionFlow
 from flows.engine.record import FieldState, Source
-from flows.engine.replies import Escalate, Reply
-from flows.errors import AnswerError
-from flows.spec.fields import FieldSpec, ListField, ScalarField
+from flows.engine.replies import Ask, Escalate, Reply
+from flows.errors import AmbiguousAnswer, AnswerError
+from flows.spec.fields import AddressField, FieldSpec, ListField, ScalarField
 from flows.spec.flow import FlowSpec, TransferReason
 
 
@@ -39,11 +41,52 @@ class FieldAnswers(QuestionFlow):
         source: Source,
         fail_note: str | None = None,
     ) -> Reply:
+        if isinstance(field, AddressField):
+            return self._take_address(field, state, text, source, fail_note)
         try:
             value = parse_value(field, text, self.ctx)
+        except AmbiguousAnswer as exc:
+            return self._which_one(field, state, exc)
         except AnswerError as exc:
             return self._failed(field, state, fail_note or str(exc))
         return self._propose(field, state, value, source)
+
+    def _take_address(
+        self,
+        field: AddressField,
+        state: FieldState,
+        text: str,
+        source: Source,
+        fail_note: str | None,
+    ) -> Reply:
+        """An address said in one go, or piece by piece: each answer adds to what was said
+        before, and the question asks for the parts still missing."""
+        said = f"{state.partial}, {text}" if state.partial else text
+        try:
+            reading = parsers.read_address(said, region=self.ctx.region)
+        except AnswerError as exc:
+            return self._failed(field, state, fail_note or str(exc))
+        if not reading.missing:
+            state.partial = None
+            return self._propose(field, state, reading.value, source)
+        before = (
+            parsers.read_address(state.partial, region=self.ctx.region) if state.partial else None
+        )
+        if before is not None and len(reading.missing) >= len(before.missing):
+            return self._failed(field, state, fail_note or "expected the rest of the address")
+        state.partial, state.failures = said, 0
+        missing = ", ".join(reading.missing)
+        return self._advance(f"Part of the address; ask for the {missing}.", repeat=True)
+
+    def _which_one(self, field: FieldSpec, state: FieldState, exc: AmbiguousAnswer) -> Reply:
+        """Two options fit equally: ask which one, naming both, instead of guessing."""
+        first, second = exc.candidates
+        reply = self._failed(field, state, f"it fits both {first} and {second}")
+        if not (isinstance(reply, Ask) and reply.question.path == state.path):
+            return reply  # the attempts ran out
+        question = replace(reply.question, text=f"Sorry, did you mean {first} or {second}?")
+        self.pending = question
+        return replace(reply, question=question)
 
     def _propose(self, field: FieldSpec, state: FieldState, value: Value, source: Source) -> Reply:
         if field.confirm:

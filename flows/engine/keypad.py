@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flows.spec.fields import (
+    AddressField,
     ChoiceField,
     DateField,
     DigitsField,
@@ -52,6 +53,8 @@ def keypad_prompt(field: FieldSpec | ScalarField) -> str:
             )
         case PhoneField():
             return "Please enter the phone number on your keypad, then press pound."
+        case AddressField():
+            return "Please enter the ZIP or postal code on your keypad, then press pound."
         case IntegerField() if field.min is not None and field.max is not None:
             return (
                 f"Please enter a number from {field.min} to {field.max} on your keypad, "
@@ -84,6 +87,8 @@ def keypad_text(field: FieldSpec | ScalarField, digits: str) -> str | None:
             return None if index is None else field.options[index].id
         case DateField() | PhoneField() | DigitsField() | IntegerField():
             return digits if digits.isdigit() else None
+        case AddressField():  # keys give the postal code, the piece most often misheard
+            return f"zip code {digits}" if digits.isdigit() and len(digits) in (5, 9) else None
     return None
 
 

@@ -11,7 +11,6 @@ from flows.engine.answers import Value
 from flows.engine.json_types import JsonObject
 from flows.engine.outcomes import CallStatus, Direction, EndedReason, TransferOutcome
 from flows.engine.record import FieldState, Source, when_holds
-from flows.spec.fields import ListField
 from flows.spec.flow import FlowSpec, TransferReason
 from flows.spec.paths import FieldPath
 
@@ -69,7 +68,8 @@ def final_fields(
     """``results`` and ``fields`` of the payload; every step and field, whatever happened.
 
     A field still pending when the call ended is ``missing`` if required, ``skipped`` if
-    optional or if its ``when`` condition does not hold. Lists are never null.
+    optional or if its ``when`` condition does not hold. A field not collected is null, a
+    list never asked included; a list the caller answered with "none" is ``[]``.
     """
     results: dict[str, dict[str, Value]] = {}
     reports: dict[str, FieldReport] = {}
@@ -85,8 +85,6 @@ def final_fields(
                 status, value = "collected", list(state.items)
             elif status == "pending":
                 status, value = ("skipped" if field.optional else "missing"), None
-            if isinstance(field, ListField) and value is None:
-                value = []
             values[field.id] = value
             collected = status == "collected"
             reports[path] = FieldReport(

@@ -14,10 +14,11 @@ from typing import Literal
 
 from flows.engine.answers import AnswerContext, Value, speak_value
 from flows.engine.keypad import keypad_prompt
+from flows.engine.parsers.address import missing_parts as read_address_missing
 from flows.engine.record import WELCOME, FieldState, Question, Source, when_holds
 from flows.engine.replies import Ask, Reply, StepComplete
 from flows.errors import AnswerError
-from flows.spec.fields import KEYPAD_TYPES, FieldSpec, ListField, PhoneField
+from flows.spec.fields import KEYPAD_TYPES, AddressField, FieldSpec, ListField, PhoneField
 from flows.spec.flow import FlowSpec, StepSpec
 from flows.spec.paths import FieldPath
 
@@ -106,6 +107,10 @@ class QuestionFlow:
         ):
             self._offered.add(str(path))
             return Question(kind="offer", target=path, text=field.offer_prompt)
+        if isinstance(field, AddressField) and state.partial and not state.failures:
+            missing = " and ".join(read_address_missing(state.partial, self.ctx.region))
+            text = f"Thank you. And the {missing}?"
+            return Question(kind="value", target=path, text=text)
         keypad = (
             field.type in KEYPAD_TYPES
             and state.failures >= self.spec.limits.spoken_attempts_before_keypad

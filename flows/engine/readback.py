@@ -8,6 +8,7 @@ round trips).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 
 import phonenumbers
@@ -15,6 +16,7 @@ import phonenumbers
 from flows.engine.parsers.contact import EMAIL_SYMBOL_NAMES
 from flows.engine.parsers.dates import MONTH_NAMES
 from flows.engine.parsers.number_words import ORDINALS, SCALES, TEENS, TENS, UNITS
+from flows.engine.parsers.regions import country_name
 
 _DIGIT_WORDS = {str(value): word for word, value in UNITS.items()}
 _SMALL_WORDS = {value: word for word, value in (UNITS | TEENS | TENS).items()}
@@ -112,3 +114,19 @@ def _year(year: int) -> str:
     if rest < 10:
         return f"{speak_integer(century)} oh {speak_integer(rest)}"
     return f"{speak_integer(century)} {speak_integer(rest)}"
+
+
+def speak_address(address: Mapping[str, object]) -> str:
+    """{street: "123 Main Street", unit: "Apt 4B", ..., postal_code: "62704"} ->
+    "123 Main Street, Apt 4B, Springfield, IL, six two seven zero four"; the postal code's
+    digits one by one, the country named when it is not the US."""
+    parts = [
+        str(address[part]) for part in ("street", "unit", "city", "region") if address.get(part)
+    ]
+    postal_code = address.get("postal_code")
+    if postal_code:
+        parts.append(speak_digits(str(postal_code).replace("-", "")))
+    country = address.get("country")
+    if country and country != "US":
+        parts.append(country_name(str(country)) or str(country))
+    return ", ".join(parts)

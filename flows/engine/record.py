@@ -35,6 +35,8 @@ class FieldState:
     items: list[Item] = field(default_factory=list)
     draft: Item | None = None
     draft_index: int = 0
+    # an address given piece by piece: what was said of it so far
+    partial: str | None = None
 
     @property
     def settled(self) -> bool:
@@ -53,6 +55,7 @@ class FieldState:
         self.items = []
         self.draft = None
         self.draft_index = 0
+        self.partial = None
 
 
 @dataclass(frozen=True)

@@ -178,6 +178,15 @@ class EmailField(FieldBase):
     type: Literal["email"]
 
 
+class AddressField(FieldBase):
+    """A postal address: {street, unit, city, region, postal_code, country}, said in one
+    go or piece by piece; read back for confirmation unless ``confirm: false``; the
+    postal code can be keyed in."""
+
+    type: Literal["address"]
+    confirm: bool = Field(default=True, description="Read the address back to confirm it.")
+
+
 _Scalars = (
     TextField
     | NameField
@@ -189,6 +198,7 @@ _Scalars = (
     | DateField
     | PhoneField
     | EmailField
+    | AddressField
 )
 ScalarField = Annotated[_Scalars, Field(discriminator="type")]
 
@@ -225,7 +235,7 @@ class ListField(FieldBase):
 
 FieldSpec = Annotated[_Scalars | ListField, Field(discriminator="type")]
 
-KEYPAD_TYPES = frozenset({"yes_no", "choice", "integer", "digits", "date", "phone"})
+KEYPAD_TYPES = frozenset({"yes_no", "choice", "integer", "digits", "date", "phone", "address"})
 
 
 def require_unique(ids: list[str], what: str) -> None:

@@ -94,7 +94,7 @@ def test_an_answer_resets_the_silence_count(feedback: FlowSpec, ctx: AnswerConte
 def test_welcome_no_declines(feedback: FlowSpec, ctx: AnswerContext) -> None:
     c = Collector(feedback, ctx)
     c.begin_welcome()
-    assert isinstance(c.answer("maybe later"), Ask)
+    assert isinstance(c.answer("who is this?"), Ask)
     ended = c.answer("no thanks")
     assert isinstance(ended, EndCall) and ended.reason == "declined"
 
@@ -217,3 +217,62 @@ def test_no_one_available_at_the_welcome_question(feedback: FlowSpec, ctx: Answe
         assert isinstance(reply, Ask) and reply.question.kind == "welcome"
     ended = c.no_one_available()
     assert isinstance(ended, EndCall) and ended.reason == "collection_failed"
+
+
+def test_silence_at_an_optional_question_skips_it(feedback: FlowSpec, ctx: AnswerContext) -> None:
+    """CONTRACT 2: after the re-prompts an optional field is skipped and the flow goes on
+    (the known bug: silence at the last, optional, question ended the call no_input)."""
+    c = Collector(feedback, ctx)
+    assert asked(c.enter_step("comments")) == "comments.comments"
+    assert asked(c.silence()) == "comments.comments"
+    assert asked(c.silence()) == "comments.comments"
+    done = c.silence()
+    assert isinstance(done, StepComplete) and done.step_id == "comments"
+    state = c.fields["comments.comments"]
+    assert (state.status, state.attempts) == ("skipped", 3)
+
+
+def test_silence_at_an_optional_item_field_leaves_it_empty(
+    intake: FlowSpec, ctx: AnswerContext
+) -> None:
+    c = Collector(intake, ctx)
+    c.enter_step("medications")
+    c.answer("yes")
+    assert asked(c.answer("lisinopril")) == "medications.medications[].dosage"
+    c.silence()
+    c.silence()
+    assert asked(c.silence()) == "medications.medications[]"
+    assert c.fields["medications.medications"].items == [{"name": "lisinopril", "dosage": None}]
+
+
+def test_silence_at_a_read_back_still_ends_the_call(intake: FlowSpec, ctx: AnswerContext) -> None:
+    c = Collector(intake, ctx)
+    c.enter_step("contact")
+    c.answer("no")
+    c.answer("415 555 0199")
+    c.answer("yes")
+    assert c.answer("jane at example dot com").question.kind == "confirm"  # type: ignore[union-attr]
+    c.silence()
+    c.silence()
+    assert isinstance(c.silence(), EndCall)
+
+
+def test_welcome_decline_wrapped_in_an_explanation(feedback: FlowSpec, ctx: AnswerContext) -> None:
+    c = Collector(feedback, ctx)
+    c.begin_welcome()
+    ended = c.answer("this isn't a good moment, I'm at work, try tomorrow")
+    assert isinstance(ended, EndCall) and ended.reason == "declined"
+    c = Collector(feedback, ctx)
+    c.begin_welcome()
+    assert isinstance(c.answer("I'm not busy, go ahead"), StepComplete)
+
+
+def test_a_tie_between_two_options_asks_which_one(intake: FlowSpec, ctx: AnswerContext) -> None:
+    c = Collector(intake, ctx)
+    c.enter_step("appointment")
+    reply = c.answer("morning or afternoon")
+    assert isinstance(reply, Ask) and reply.failed
+    assert reply.question.text == "Sorry, did you mean morning or afternoon?"
+    done = c.answer("the afternoon")
+    assert isinstance(done, StepComplete)
+    assert c.fields["appointment.preferred_time"].value == "afternoon"

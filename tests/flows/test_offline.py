@@ -15,6 +15,7 @@ STEP_TOOLS = {
     "record_date_of_birth",
     "record_phone",
     "record_email",
+    "record_reason",
     "record_medications_name",
     "record_medications_dosage",
     "answer_yes_no",
@@ -129,3 +130,34 @@ def test_a_bare_no_is_no_comment_but_still_answers_yes_no_and_lists(
     c = collector_at(intake, ctx, "visit")
     c.answer("knee pain")
     assert decide(c, "no", {"record_new_patient", "skip_question"}).tool == "record_new_patient"
+
+
+def test_a_correction_without_a_keyword_names_the_field(
+    intake: FlowSpec, ctx: AnswerContext
+) -> None:
+    c = collector_at(intake, ctx, "contact")
+    c.answer("yes")  # the call's number
+    c.answer("jane at example dot com")
+    c.answer("yes")
+    c.enter_step("visit")
+    assert decide(c, "use my personal email instead", STEP_TOOLS) == Decision(
+        tool="correct_earlier_answer", arguments={"field": "contact.email"}
+    )
+    assert decide(c, "my cell is better actually", STEP_TOOLS) == Decision(
+        tool="correct_earlier_answer", arguments={"field": "contact.phone"}
+    )
+
+
+def test_naming_the_field_being_asked_answers_it(intake: FlowSpec, ctx: AnswerContext) -> None:
+    c = collector_at(intake, ctx, "contact")
+    c.answer("yes")
+    decision = decide(c, "my personal email is better, jane at example dot com", STEP_TOOLS)
+    assert decision.tool == "record_email"
+
+
+def test_emergency_by_meaning_comes_first(intake: FlowSpec, ctx: AnswerContext) -> None:
+    c = collector_at(intake, ctx, "visit")
+    assert decide(c, "he collapsed and isn't waking up", STEP_TOOLS).tool == "report_emergency"
+    assert decide(c, "a checkup after my heart attack last year", STEP_TOOLS).tool == (
+        "record_reason"
+    )

@@ -5,6 +5,7 @@ Every parser is pure, synchronous and total: on any ``str`` it returns a value o
 caller. :mod:`flows.engine.readback` holds the inverse renderings an agent speaks.
 """
 
+from flows.engine.parsers.address import AddressReading, parse_address, read_address
 from flows.engine.parsers.choice import ChoiceOption, parse_choice
 from flows.engine.parsers.contact import parse_email, parse_phone
 from flows.engine.parsers.dates import parse_date
@@ -14,8 +15,10 @@ from flows.engine.parsers.words import parse_alphanumeric, parse_name, parse_tex
 from flows.engine.parsers.yes_no import parse_yes_no
 
 __all__ = [
+    "AddressReading",
     "ChoiceOption",
     "is_none_answer",
+    "parse_address",
     "parse_alphanumeric",
     "parse_choice",
     "parse_date",
@@ -28,4 +31,5 @@ __all__ = [
     "parse_phone",
     "parse_text",
     "parse_yes_no",
+    "read_address",
 ]

@@ -15,6 +15,7 @@ from flows.engine.parsers.normalize import (
     tokenize,
 )
 from flows.engine.parsers.number_words import with_numerals
+from flows.engine.parsers.regions import named_region
 from flows.engine.phones import to_e164
 from flows.errors import AnswerError
 
@@ -47,9 +48,11 @@ _EMAIL_INSTRUCTIONS = Phrases.of(
 def parse_phone(text: str, *, region: str = "US") -> str:
     """Read a phone number: "four one five five five five zero one nine nine" -> +14155550199.
 
-    ``region`` decides how a number without a country code is read.
+    ``region`` decides how a number without a country code is read, unless the caller
+    names the country ("it's a UK number, oh two oh ...").
     """
     tokens = with_numerals(spoken_tokens(text))
+    region = named_region(tokens) or region
     digits = digits_of(tokens)
     if not digits or len(digits) > _MAX_PHONE_DIGITS:
         raise AnswerError("expected a phone number with its area code")
@@ -61,25 +64,15 @@ def parse_phone(text: str, *, region: str = "US") -> str:
 def parse_email(text: str) -> str:
     """Read an email address: "bob underscore smith at acme dot io" -> bob_smith@acme.io."""
     # Hyphens stay inside words here: "mary-ann@example.org" is one local part.
-    tokens = strip_lead_in(expand_spelling(tokenize(text)))
-    parts = _address_parts(with_numerals(_without_instructions(tokens)))
+    # Commas are STT's pauses ("jane at example dot com, all one word"), never an address's.
+    tokens = strip_lead_in(expand_spelling([t for t in tokenize(text) if t != ","]))
+    parts = _address_parts(with_numerals(_EMAIL_INSTRUCTIONS.removed_from(tokens)))
     address = "".join(parts).strip(".")
     try:
         validated = validate_email(address, check_deliverability=False)
     except EmailNotValidError:
         raise AnswerError("expected an email address, like name at example dot com") from None
     return validated.normalized.lower()
-
-
-def _without_instructions(tokens: list[str]) -> list[str]:
-    kept: list[str] = []
-    index = 0
-    while index < len(tokens):
-        skip = _EMAIL_INSTRUCTIONS.match(tokens, index)
-        if not skip:
-            kept.append(tokens[index])
-        index += skip or 1
-    return kept
 
 
 def _address_parts(tokens: list[str]) -> list[str]:

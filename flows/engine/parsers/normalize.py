@@ -148,6 +148,17 @@ class Phrases:
                 return length
         return 0
 
+    def removed_from(self, tokens: Sequence[str]) -> list[str]:
+        """``tokens`` without every occurrence of a phrase (longest first)."""
+        kept: list[str] = []
+        index = 0
+        while index < len(tokens):
+            length = self.match(tokens, index)
+            if not length:
+                kept.append(tokens[index])
+            index += length or 1
+        return kept
+
     def contains(self, tokens: Sequence[str]) -> bool:
         """Whether any phrase occurs anywhere in ``tokens``."""
         return any(self.match(tokens, start) for start in range(len(tokens)))

@@ -44,7 +44,7 @@ _NO = Phrases.of(
     now is not a good time, now isn't a good time, not right now, i'm busy, im busy,
     i am busy, call back later, call me back later, can you call back later,
     can you call me back later, call me later, another time, not interested,
-    i'm not interested, i am not interested
+    i'm not interested, i am not interested, not me, not really no
     """
 )
 # Hedges anywhere make the answer ambiguous, whatever it led with.
