@@ -268,6 +268,8 @@ class Settings(BaseSettings):
     default_flow: str | None = None  # inbound calls to a number not in routes
     # the default SQLite store and the spool of payloads the store could not take yet
     data_dir: Path = DEFAULT_DATA_DIR
+    # flow specs, scenarios and telephony files larger than this are refused unread
+    max_document_bytes: int = Field(default=1_000_000, ge=1024, le=10_000_000)
 
     livekit: LiveKitSettings = LiveKitSettings()
     openai: OpenAISettings = OpenAISettings()
@@ -348,7 +350,10 @@ def flow_catalog(settings: Settings) -> FlowCatalog:
     """The built-in flows plus those in INTAKE_FLOWS_DIR."""
     from flows.spec.catalog import FlowCatalog
 
-    return FlowCatalog([settings.flows_dir] if settings.flows_dir else [])
+    return FlowCatalog(
+        [settings.flows_dir] if settings.flows_dir else [],
+        max_document_bytes=settings.max_document_bytes,
+    )
 
 
 def spool_dir(settings: Settings) -> Path:
