@@ -107,14 +107,14 @@ class _BoundedLoader(yaml.SafeLoader):
         self._nodes += 1
         try:
             if self._depth > MAX_DEPTH or self._nodes > MAX_VALUES:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 too_much = (
                     f"nested deeper than {MAX_DEPTH} levels"
                     if self._depth > MAX_DEPTH
                     else f"more than {MAX_VALUES} values"
                 )
                 raise yaml.composer.ComposerError(None, None, too_much, mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
@@ -173,11 +173,11 @@ class _Builder:
             return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
         return self.scalar(node)
 
-    def key(self, node: yaml.Node) -> str | int | float | bool:
+    def key(self, node: yaml.Node) -> str | int:
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail(node, "a key must be a plain value, not a list or a mapping")
         key = self.scalar(node)
-        return key if isinstance(key, str | int | float | bool) else str(key)
+        return key if isinstance(key, str | int) else str(key)
 
     def scalar(self, node: yaml.Node) -> Any:
         if node.tag == _CORE + "merge":

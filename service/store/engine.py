@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from service.libpq import libpq_options
 from service.store.errors import StoreUnavailableError
 
 if TYPE_CHECKING:
@@ -89,8 +90,12 @@ def create_engine(url: str) -> AsyncEngine:
     if target.get_backend_name() != "sqlite":
         # asyncpg waits 60 s for a connection by default; a call ending while the
         # database is unreachable should not wait that long to reach the spool.
+        # libpq's options (sslmode=require, ...) become asyncpg's arguments.
+        options = libpq_options(target.query).connect_args()
         return create_async_engine(
-            target, pool_pre_ping=True, connect_args={"timeout": CONNECT_TIMEOUT_S}
+            target.set(query={}),
+            pool_pre_ping=True,
+            connect_args={"timeout": CONNECT_TIMEOUT_S, **options},
         )
     engine = create_async_engine(
         target, pool_size=1, max_overflow=0, connect_args={"timeout": BUSY_TIMEOUT_S}
