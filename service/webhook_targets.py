@@ -50,12 +50,12 @@ def refusal(host: str, address: IPAddress, *, allow_private: bool) -> str | None
         return "a link-local or cloud metadata address"
     if address.is_multicast:
         return "a multicast address"
-    if address.is_unspecified or address.is_reserved:
-        return "an unspecified or reserved address"
-    if address.is_loopback:
+    if address.is_loopback:  # before "reserved": ::1 is in IPv6's reserved ::/8
         if is_loopback_name(host) or allow_private:
             return None
         return "a loopback address (only a URL naming localhost may use one)"
+    if address.is_unspecified or address.is_reserved:
+        return "an unspecified or reserved address"
     if not address.is_global and not allow_private:
         return "a private address (INTAKE_WEBHOOKS__ALLOW_PRIVATE=true allows one)"
     return None
@@ -79,3 +79,25 @@ def check_endpoint_url(url: str, *, allow_private: bool) -> str | None:
         return None  # a name: resolved when the deliverer starts and at every connection
     problem = refusal(host, address, allow_private=allow_private)
     return f"the host is {problem}" if problem else None
+
+
+def masked_url(url: str) -> str:
+    """The URL as it may be shown (CLI output, logs, errors): user info and every query
+    value masked, the fragment dropped; receivers often put their token in one of them."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(an unreadable URL)"
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = ("***@" if "@" in parts.netloc else "") + host + port
+    query = "&".join(
+        f"{pair.split('=', 1)[0]}=***" if "=" in pair else "***"
+        for pair in parts.query.split("&")
+        if pair
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))

@@ -14,6 +14,12 @@ import structlog
 
 from flows.engine.clock import Clock, utc_now
 from service.delivery.dispatcher import Deliverer, Report, pause
+from service.delivery.guarded import (
+    GuardedTransport,
+    Resolver,
+    check_endpoint_hosts,
+    system_resolver,
+)
 from service.settings import Settings, WebhookSettings
 from service.store import CallStore, StoreError
 from service.store.spool import Spool, import_spool
@@ -21,14 +27,19 @@ from service.store.spool import Spool, import_spool
 log = structlog.get_logger("intake.delivery")
 
 
-def http_client(webhooks: WebhookSettings) -> httpx.AsyncClient:
-    # Redirects are not followed: a signed body goes only where it was configured to go.
+def http_client(
+    webhooks: WebhookSettings, resolver: Resolver = system_resolver
+) -> httpx.AsyncClient:
+    """Redirects are not followed: a signed body goes only where it was configured to go;
+    each connection is checked against the target rule (``service.delivery.guarded``)."""
+    limits = httpx.Limits(
+        max_connections=webhooks.concurrency, max_keepalive_connections=webhooks.concurrency
+    )
     return httpx.AsyncClient(
         timeout=webhooks.attempt_timeout,
-        limits=httpx.Limits(
-            max_connections=webhooks.concurrency, max_keepalive_connections=webhooks.concurrency
-        ),
+        transport=GuardedTransport(limits, allow_private=webhooks.allow_private, resolver=resolver),
         follow_redirects=False,
+        trust_env=False,
     )
 
 
@@ -59,7 +70,9 @@ async def serve(
     database_url: str, webhooks: WebhookSettings, spool: Spool, stop: asyncio.Event
 ) -> None:
     """Deliver and sweep until ``stop`` is set; attempts in flight then finish. The store
-    is migrated and the spool imported before the first delivery."""
+    is migrated and the spool imported before the first delivery; an endpoint whose name
+    resolves to an address the target rule forbids stops it first (ConfigError)."""
+    await check_endpoint_hosts(webhooks.endpoints, allow_private=webhooks.allow_private)
     store = await CallStore.open(database_url, endpoints=webhooks.endpoints)
     try:
         await import_spool(spool, store)
