@@ -26,6 +26,8 @@ from service.store.spool import Spool, import_spool
 
 log = structlog.get_logger("intake.delivery")
 
+OPEN_RETRY_MAX = 30.0  # seconds between attempts to open a store that is not ready
+
 
 def http_client(
     webhooks: WebhookSettings, resolver: Resolver = system_resolver
@@ -73,7 +75,9 @@ async def serve(
     is migrated and the spool imported before the first delivery; an endpoint whose name
     resolves to an address the target rule forbids stops it first (ConfigError)."""
     await check_endpoint_hosts(webhooks.endpoints, allow_private=webhooks.allow_private)
-    store = await CallStore.open(database_url, endpoints=webhooks.endpoints)
+    store = await open_when_ready(database_url, webhooks, stop)
+    if store is None:
+        return  # stopped while waiting
     try:
         await import_spool(spool, store)
         async with http_client(webhooks) as client, asyncio.TaskGroup() as tasks:
@@ -92,6 +96,25 @@ async def serve(
     finally:
         await store.close()
     log.info("deliverer.stopped")
+
+
+async def open_when_ready(
+    database_url: str, webhooks: WebhookSettings, stop: asyncio.Event
+) -> CallStore | None:
+    """The store, once it can be opened: a database that is locked, still starting or
+    unreachable is waited for (1 s, 2 s, ... 30 s apart); one that is read-only, full or
+    corrupt stops the deliverer (StoreUnusableError). None if ``stop`` is set first."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            return await CallStore.open(database_url, endpoints=webhooks.endpoints)
+        except StoreError as exc:
+            if not exc.retryable:
+                raise
+            log.warning("store.unavailable", error=str(exc), retry_in=delay)
+        await pause(stop, delay)
+        delay = min(delay * 2, OPEN_RETRY_MAX)
+    return None
 
 
 async def run_deliveries(
