@@ -347,16 +347,11 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
 
     @model_validator(mode="after")
-    def _timings_agree(self) -> Settings:
+    def _transfer_outlasts_its_ringing(self) -> Settings:
         if self.voice.transfer_timeout <= self.livekit.ringing_timeout:
             raise ValueError(
                 "INTAKE_VOICE__TRANSFER_TIMEOUT must be longer than INTAKE_LIVEKIT__RINGING_TIMEOUT"
                 " (the whole transfer includes the human's phone ringing)"
-            )
-        if self.webhooks.orphan_after <= self.webhooks.heartbeat_interval:
-            raise ValueError(
-                "INTAKE_WEBHOOKS__ORPHAN_AFTER must be longer than"
-                " INTAKE_WEBHOOKS__HEARTBEAT_INTERVAL (live calls would be taken for orphans)"
             )
         return self
 
