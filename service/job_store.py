@@ -13,12 +13,14 @@ import asyncio
 import os
 import socket
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import Protocol
 
 import structlog
 
-from flows.engine.call import Call
-from flows.engine.payload import Payload
+from flows.engine.call import Call, CallInfo
+from flows.engine.outcomes import DialFailure
+from flows.engine.payload import Payload, timestamp
 from flows.engine.ports import CallRecorder
 from service.store.spool import SpoolEntry
 
@@ -168,7 +170,13 @@ async def record_end(recorder: CallRecorder, spool: PayloadSpool, call: Call) ->
     has it: a database that is down must not hold the job. Should both fail, the newest
     snapshot is still stored (if the store took it): the orphan sweeper delivers that."""
     payload = call.finish("error")  # the sealed payload; "error" only if none was sealed
-    failure = call.dial_failure
+    return await record_payload(recorder, spool, payload, call.dial_failure)
+
+
+async def record_payload(
+    recorder: CallRecorder, spool: PayloadSpool, payload: Payload, failure: DialFailure | None
+) -> Payload:
+    """``record_end``'s second half, for a payload sealed some other way (a rejected job)."""
     entry = SpoolEntry(
         payload=payload,
         sip_status=failure.sip_status if failure else None,
@@ -213,3 +221,29 @@ async def _unspool(spool: PayloadSpool, call_id: str) -> None:
         await asyncio.to_thread(spool.remove, call_id)
     except Exception as exc:  # harmless: importing it again later is a no-op
         log.warning("spool.remove_failed", call_id=call_id, error=type(exc).__name__)
+
+
+def unplaced_payload(info: CallInfo, flow: str, summary: str, now: datetime) -> Payload:
+    """A ``failed`` payload for a call whose flow could not even be loaded: no steps to
+    report, the reason in ``summary`` (it names what was wrong, never a value)."""
+    moment = timestamp(now)
+    return Payload(
+        job_id=info.job_id,
+        room_id=info.room_id,
+        room=info.room,
+        started_at=moment,
+        ended_at=moment,
+        summary=summary,
+        results={},
+        call_id=info.call_id,
+        flow=flow,
+        flow_version="",
+        direction=info.direction,
+        from_=info.from_,
+        to=info.to,
+        status="failed",
+        ended_reason="error",
+        fields={},
+        transfer=None,
+        metadata=info.metadata,
+    )
