@@ -82,7 +82,9 @@ def deliver_payload(settings: Settings, payload: Payload) -> None:
 def list_deliveries(
     ctx: typer.Context,
     failed: Annotated[bool, typer.Option("--failed", help="Only dead letters.")] = False,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    limit: Annotated[
+        int, typer.Option(min=1, max=100_000, help="At most this many, newest first.")
+    ] = 50,
 ) -> None:
     """Deliveries, newest first: state, attempts, the last answer."""
     from service.webhook_targets import masked_url
@@ -107,7 +109,9 @@ def _last(record: DeliveryRecord) -> str:
 @deliveries_app.command("replay")
 def replay(
     ctx: typer.Context,
-    delivery_id: Annotated[int | None, typer.Argument(help="The delivery to send again.")] = None,
+    delivery_id: Annotated[
+        int | None, typer.Argument(min=1, max=2**63 - 1, help="The delivery to send again.")
+    ] = None,
     failed: Annotated[bool, typer.Option("--failed", help="Every dead letter.")] = False,
 ) -> None:
     """Send a delivery (or every dead letter) again now, with the same webhook-id; the
