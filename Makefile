@@ -35,6 +35,7 @@ bench: $(BIN)/intake
 	$(BIN)/python bench/deliveries.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/cli_startup.py
+	$(BIN)/python bench/robustness.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
