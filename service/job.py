@@ -33,7 +33,13 @@ from flows.errors import IntakeError
 from flows.spec.catalog import FlowCatalog
 from flows.spec.flow import FlowSpec
 from service.call_metrics import CallMetrics
-from service.job_store import PayloadSpool, Progress, record_end, record_payload, unplaced_payload
+from service.job_store import (
+    PayloadSpool,
+    Progress,
+    payload_without_flow,
+    record_end,
+    record_payload,
+)
 from service.pipeline import Pipeline
 from service.settings import Settings
 from sip.dialing import (
@@ -154,7 +160,11 @@ class _Job:
             spec = None
         summary = f"The call was not placed: {reason}"
         if spec is None:
-            payload = unplaced_payload(info, job.flow or "unknown", summary, self.ports.clock())
+            now = self.ports.clock()
+            flow = job.flow or "unknown"
+            payload = payload_without_flow(
+                info, flow, started_at=now, ended_at=now, summary=summary
+            )
         else:
             call = _call(self.ctx, self.ports, spec, info, CALLEE_IDENTITY)
             payload = _not_connected(call, failure).model_copy(update={"summary": summary})

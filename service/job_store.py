@@ -24,6 +24,8 @@ from flows.engine.payload import Payload, timestamp
 from flows.engine.ports import CallRecorder
 from service.store.spool import SpoolEntry
 
+UNKNOWN_VERSION = "unknown"  # a payload's flow_version when the flow could not be loaded
+
 log = structlog.get_logger("intake.job")
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
@@ -223,21 +225,27 @@ async def _unspool(spool: PayloadSpool, call_id: str) -> None:
         log.warning("spool.remove_failed", call_id=call_id, error=type(exc).__name__)
 
 
-def unplaced_payload(info: CallInfo, flow: str, summary: str, now: datetime) -> Payload:
-    """A ``failed`` payload for a call whose flow could not even be loaded: no steps to
-    report, the reason in ``summary`` (it names what was wrong, never a value)."""
-    moment = timestamp(now)
+def payload_without_flow(
+    info: CallInfo,
+    flow: str,
+    *,
+    started_at: datetime,
+    ended_at: datetime,
+    summary: str | None = None,
+) -> Payload:
+    """A ``failed`` payload for a call whose flow could not be loaded: no steps to report;
+    ``summary`` may say why (what was wrong, never a value)."""
     return Payload(
         job_id=info.job_id,
         room_id=info.room_id,
         room=info.room,
-        started_at=moment,
-        ended_at=moment,
+        started_at=timestamp(started_at),
+        ended_at=timestamp(ended_at),
         summary=summary,
         results={},
         call_id=info.call_id,
         flow=flow,
-        flow_version="",
+        flow_version=UNKNOWN_VERSION,
         direction=info.direction,
         from_=info.from_,
         to=info.to,
