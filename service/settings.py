@@ -209,8 +209,8 @@ class LiveKitSettings(BaseModel):
             or not parts.hostname
         ):
             raise ValueError(
-                "expected ws://, wss://, http:// or https:// and a host,"
-                " such as wss://example.livekit.cloud"
+                "expected the LiveKit server's wss:// (or ws://, https://, http://) URL,"
+                f" not {value!r}"
             )
         return value
 

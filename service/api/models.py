@@ -36,15 +36,12 @@ Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_co
 
 
 def _storable(value: Any) -> Any:
-    """JSON that reads back as it was written: NaN and infinities (which the JSON parser
-    takes) would come back as null, and PostgreSQL cannot store NUL in text."""
+    """JSON that reads back as it was written: NaN and infinities, which the JSON parser
+    takes, would come back as null."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("numbers must be finite (no NaN or Infinity)")
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("text must not contain NUL characters")
     if isinstance(value, dict):
-        for key, item in value.items():
-            _storable(key)
+        for item in value.values():
             _storable(item)
     elif isinstance(value, list):
         for item in value:

@@ -52,8 +52,6 @@ BODIES: list[tuple[str, bytes]] = [
         "infinity",
         b'{"to": "+14155550123", "flow": "customer_feedback", "metadata": {"x": [1e999]}}',
     ),
-    ("metadata-nul", _call(metadata={"note": "a\u0000b"})),
-    ("metadata-nul-key", _call(metadata={"a\u0000": 1})),
     ("latin1", b'{"to": "+1415555\xe9", "flow": "customer_feedback"}'),
     ("utf16", json.dumps(CALL).encode("utf-16")),
     ("nul", b'{"to": "+14155550123\x00", "flow": "customer_feedback"}'),
