@@ -49,6 +49,7 @@ bench: $(BIN)/intake
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/cli_startup.py
 	$(BIN)/python bench/understanding.py
+	$(BIN)/python bench/robustness.py
 
 ## lock: regenerate constraints.txt: the newest versions pyproject.toml allows, all pinned
 lock:

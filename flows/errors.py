@@ -28,6 +28,7 @@ can help. The tree, by the module that defines each branch::
         ├── ApiError                   service.api.errors: an HTTP answer (status, code)
         └── StoreError                 service.store.errors: the database
             ├── StoreUnavailableError  cannot be opened or reached (retryable)
+            │   └── StoreUnusableError read-only, disk full or corrupt (not retryable)
             ├── UnknownCallError       no such call, or no final payload yet
             ├── UnknownDeliveryError   no delivery with that id
             ├── NotFoundError          no such requested call, campaign or API key

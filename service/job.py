@@ -34,10 +34,22 @@ from flows.errors import IntakeError
 from flows.spec.catalog import FlowCatalog
 from flows.spec.flow import FlowSpec
 from service.call_metrics import CallMetrics
-from service.job_store import PayloadSpool, Progress, record_end
+from service.job_store import (
+    PayloadSpool,
+    Progress,
+    payload_without_flow,
+    record_end,
+    record_payload,
+)
 from service.pipeline import Pipeline
 from service.settings import Settings
-from sip.dialing import OutboundJob, dialable, parse_job_metadata
+from sip.dialing import (
+    OutboundJob,
+    SalvagedJob,
+    dialable,
+    parse_job_metadata,
+    salvage_job_metadata,
+)
 from sip.dispatch import InboundDispatch
 from sip.dtmf import attach_keypad
 from sip.line import Line, until_someone_leaves
@@ -97,7 +109,8 @@ class _Job:
             job = parse_job_metadata(self.ctx.job.metadata)
         except IntakeError as exc:
             self.reject("job.rejected", str(exc))
-            return None
+            salvaged = salvage_job_metadata(self.ctx.job.metadata)
+            return None if salvaged is None else await self.not_placed(salvaged, str(exc))
         await self.ctx.connect()
         if job is None or isinstance(job, InboundDispatch):
             return await self.inbound(job)
@@ -126,7 +139,8 @@ class _Job:
             spec = self.ports.catalog.load(job.flow)
         except IntakeError as exc:
             self.reject("job.unknown_flow", str(exc), call_id=job.call_id)
-            return None
+            salvaged = SalvagedJob(job.call_id, job.flow, job.to, job.from_, job.metadata)
+            return await self.not_placed(salvaged, str(exc))
         info = _info(self.ctx, job.call_id, "outbound", job.from_, job.to, job.metadata)
         number = dialable(job.to, self.ports.settings.default_region)
         if isinstance(number, DialFailure):
@@ -135,6 +149,27 @@ class _Job:
             return await record_end(self.ports.recorder, self.ports.spool, call)
         request = DialRequest(info.room, number, job.from_, CALLEE_IDENTITY)
         return await self.converse(spec, info, CALLEE_IDENTITY, dial=request)
+
+    async def not_placed(self, job: SalvagedJob, reason: str) -> Payload:
+        """A rejected outbound job that names its call still ends in a ``failed`` payload,
+        the reason in its summary, so whoever asked for the call hears back."""
+        info = _info(self.ctx, job.call_id, "outbound", job.from_, job.to, job.metadata)
+        failure = DialFailure("failed", retryable=False, reason=reason)
+        try:
+            spec = self.ports.catalog.load(job.flow) if job.flow else None
+        except IntakeError:
+            spec = None
+        summary = f"The call was not placed: {reason}"
+        if spec is None:
+            now = self.ports.clock()
+            flow = job.flow or "unknown"
+            payload = payload_without_flow(
+                info, flow, started_at=now, ended_at=now, summary=summary
+            )
+        else:
+            call = _call(self.ctx, self.ports, spec, info, CALLEE_IDENTITY)
+            payload = _not_connected(call, failure).model_copy(update={"summary": summary})
+        return await record_payload(self.ports.recorder, self.ports.spool, payload, failure)
 
     async def converse(
         self, spec: FlowSpec, info: CallInfo, identity: str, *, dial: DialRequest | None

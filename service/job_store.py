@@ -13,14 +13,18 @@ import asyncio
 import os
 import socket
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import Protocol
 
 import structlog
 
-from flows.engine.call import Call
-from flows.engine.payload import Payload
+from flows.engine.call import Call, CallInfo
+from flows.engine.outcomes import DialFailure
+from flows.engine.payload import Payload, timestamp
 from flows.engine.ports import CallRecorder
 from service.store.spool import SpoolEntry
+
+UNKNOWN_VERSION = "unknown"  # a payload's flow_version when the flow could not be loaded
 
 log = structlog.get_logger("intake.job")
 
@@ -168,7 +172,13 @@ async def record_end(recorder: CallRecorder, spool: PayloadSpool, call: Call) ->
     has it: a database that is down must not hold the job. Should both fail, the newest
     snapshot is still stored (if the store took it): the orphan sweeper delivers that."""
     payload = call.finish("error")  # the sealed payload; "error" only if none was sealed
-    failure = call.dial_failure
+    return await record_payload(recorder, spool, payload, call.dial_failure)
+
+
+async def record_payload(
+    recorder: CallRecorder, spool: PayloadSpool, payload: Payload, failure: DialFailure | None
+) -> Payload:
+    """``record_end``'s second half, for a payload sealed some other way (a rejected job)."""
     entry = SpoolEntry(
         payload=payload,
         sip_status=failure.sip_status if failure else None,
@@ -213,3 +223,35 @@ async def _unspool(spool: PayloadSpool, call_id: str) -> None:
         await asyncio.to_thread(spool.remove, call_id)
     except Exception as exc:  # harmless: importing it again later is a no-op
         log.warning("spool.remove_failed", call_id=call_id, error=type(exc).__name__)
+
+
+def payload_without_flow(
+    info: CallInfo,
+    flow: str,
+    *,
+    started_at: datetime,
+    ended_at: datetime,
+    summary: str | None = None,
+) -> Payload:
+    """A ``failed`` payload for a call whose flow could not be loaded: no steps to report;
+    ``summary`` may say why (what was wrong, never a value)."""
+    return Payload(
+        job_id=info.job_id,
+        room_id=info.room_id,
+        room=info.room,
+        started_at=timestamp(started_at),
+        ended_at=timestamp(ended_at),
+        summary=summary,
+        results={},
+        call_id=info.call_id,
+        flow=flow,
+        flow_version=UNKNOWN_VERSION,
+        direction=info.direction,
+        from_=info.from_,
+        to=info.to,
+        status="failed",
+        ended_reason="error",
+        fields={},
+        transfer=None,
+        metadata=info.metadata,
+    )

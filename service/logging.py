@@ -17,6 +17,17 @@ from service.settings import Settings
 
 PII_PREFIXES = ("pii_", "lk.pii")
 
+# Libraries whose debug records carry caller data: the SQL drivers print every statement's
+# parameters (whole payloads), the HTTP clients and the model SDK their bodies, livekit
+# transcripts. Their records have no pii_ keys to drop, so they stay at INFO or above.
+CHATTY_AT_DEBUG = ("aiosqlite", "asyncpg", "openai", "livekit", "websockets")
+# At INFO already: httpx logs URLs (endpoint URLs may carry tokens), SQLAlchemy every
+# statement with its parameters (it sets itself to WARNING; a root at INFO must not undo it).
+LOUD_AT_INFO = ("httpx", "httpcore", "hpack", "sqlalchemy")
+# Migrations announce themselves at INFO (each revision, and alembic's plugins when it is
+# imported): noise before a command's own output, shown only at debug level.
+MIGRATIONS = ("alembic",)
+
 
 def drop_pii(_logger: Any, _method: str, event: EventDict) -> EventDict:
     for key in [k for k in event if k.startswith(PII_PREFIXES)]:
@@ -41,6 +52,7 @@ def configure_job_logging(settings: Settings) -> None:
     """In a job process: livekit already forwards stdlib records to the worker, so our
     events become plain records whose keys ride along as ``extra`` (caller data dropped
     here already, before it crosses the process boundary)."""
+    quiet_libraries(logging.getLevelName(settings.log_level.upper()), pii=settings.log_pii)
     structlog.configure(
         processors=[*_shared_processors(settings), structlog.stdlib.render_to_log_kwargs],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -78,14 +90,20 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
-    # httpx logs every request's full URL at INFO; endpoint URLs may carry tokens.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
-    # alembic announces each of its plugins at INFO whenever it is imported: noise before
-    # a command's own one-line error.
-    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, root.level))
+    quiet_libraries(root.level, pii=settings.log_pii)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
+
+
+def quiet_libraries(level: int, *, pii: bool) -> None:
+    """Third-party loggers' levels for a root at ``level``: see CHATTY_AT_DEBUG."""
+    for name in CHATTY_AT_DEBUG:
+        logging.getLogger(name).setLevel(level if pii else max(logging.INFO, level))
+    for name in LOUD_AT_INFO:
+        logging.getLogger(name).setLevel(level if pii else max(logging.WARNING, level))
+    for name in MIGRATIONS:
+        logging.getLogger(name).setLevel(level if level <= logging.DEBUG else logging.WARNING)

@@ -10,21 +10,25 @@ Secrets are ``SecretStr`` so they never print.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import phonenumbers
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from flows.errors import AnswerError, one_line_reason
 from service.errors import ConfigError
@@ -34,11 +38,17 @@ if TYPE_CHECKING:  # specs load when a command needs flows, not for every start-
 
 ENV_PREFIX = "INTAKE_"
 DEFAULT_DATA_DIR = Path("data")
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# Standard Webhooks keys: 24 bytes at least (192 bits), 64 at most
+WHSEC_BYTES = (24, 64)
 
 # Seconds before each attempt: at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h
 # (about three days from the first attempt to the last).
 DEFAULT_SCHEDULE = [0.0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+
+
+# Numbers are finite (NaN and infinities are refused) in every section.
+FINITE = ConfigDict(allow_inf_nan=False)
+WEEK = 7 * 86400.0
 
 
 def _json_list(value: Any) -> Any:
@@ -48,7 +58,11 @@ def _json_list(value: Any) -> Any:
     try:
         return json.loads(value)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
+        raise ValueError(_not_json(exc)) from None
+
+
+def _not_json(exc: json.JSONDecodeError) -> str:
+    return f"not valid JSON ({exc.msg} at character {exc.pos})"
 
 
 def sqlite_url(path: Path) -> str:
@@ -56,6 +70,7 @@ def sqlite_url(path: Path) -> str:
 
 
 class DatabaseSettings(BaseModel):
+    model_config = FINITE
     # Settings puts the default file in INTAKE_DATA_DIR; this is that default's default.
     url: str = sqlite_url(Path("data/intake.db"))
 
@@ -68,46 +83,44 @@ class DatabaseSettings(BaseModel):
         from sqlalchemy.exc import ArgumentError
 
         try:
-            backend = make_url(value).get_backend_name()
-        except ArgumentError:
+            url = make_url(value)
+            backend = url.get_backend_name()
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
             backend = None
         if backend not in {"sqlite", "postgresql"}:
             raise ValueError("expected a sqlite:///PATH or postgresql://HOST/DATABASE URL")
+        if backend == "postgresql":
+            from service.libpq import libpq_options
+
+            libpq_options(url.query)  # sslmode=require and the like; ValueError names one
         return value
 
 
 class EndpointSettings(BaseModel):
     """One receiver: its URL, the secrets it is signed with, the flows it wants."""
 
+    model_config = FINITE
+
     url: str
     secrets: list[SecretStr] = Field(min_length=1)  # several during a rotation; all sign
     flows: list[str] | None = None  # None: every flow
 
-    @field_validator("url")
-    @classmethod
-    def _https_or_local(cls, value: str) -> str:
-        import httpx  # here: a tenth of a second at start, for commands that send nothing
-
-        url = httpx.URL(value)
-        if url.scheme == "https" and url.host:
-            return value
-        if url.scheme == "http" and url.host in LOCAL_HOSTS:
-            return value
-        raise ValueError(f"{value!r}: endpoints must use https:// (http:// only for localhost)")
-
     @field_validator("secrets")
     @classmethod
     def _whsec(cls, value: list[SecretStr]) -> list[SecretStr]:
-        from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
-
         for position, secret in enumerate(value):
             text = secret.get_secret_value()
             try:
                 if not text.startswith("whsec_"):
                     raise ValueError
-                Webhook(text)  # decodes the key as the receivers' library will
-            except (ValueError, EmptyWebhookSecretError):  # binascii.Error is a ValueError
+                key = base64.b64decode(text.removeprefix("whsec_"), validate=True)
+            except ValueError:  # binascii.Error is a ValueError
                 raise ValueError(f"secret {position} must be whsec_ followed by base64") from None
+            if not WHSEC_BYTES[0] <= len(key) <= WHSEC_BYTES[1]:
+                raise ValueError(
+                    f"secret {position} must decode to {WHSEC_BYTES[0]}-{WHSEC_BYTES[1]} bytes"
+                    f" (it decodes to {len(key)})"
+                )
         return value
 
     def wants(self, flow: str) -> bool:
@@ -115,26 +128,38 @@ class EndpointSettings(BaseModel):
 
 
 class WebhookSettings(BaseModel):
+    model_config = FINITE
+
+    # Receivers inside the operator's own network (private addresses); off: refused.
+    # Before the endpoints: their check reads it.
+    allow_private: bool = False
     endpoints: Annotated[list[EndpointSettings], NoDecode] = []
     # seconds before each attempt, after the previous one failed; its length is the attempts
     schedule: Annotated[list[float], NoDecode] = DEFAULT_SCHEDULE
     jitter: float = Field(default=0.2, ge=0, lt=1)  # retry delays vary by up to this fraction
-    attempt_timeout: float = Field(default=15.0, gt=0)  # seconds for one POST, start to end
-    concurrency: int = Field(default=32, ge=1)  # attempts in flight at once, per process
-    poll_interval: float = Field(default=0.25, gt=0)  # seconds between looks at the outbox
-    heartbeat_interval: float = Field(default=10.0, gt=0)  # a live call's worker says it lives
-    orphan_after: float = Field(default=60.0, gt=0)  # no heartbeat for this long: finalised
-    sweep_interval: float = Field(default=10.0, gt=0)  # seconds between looks for orphans
+    attempt_timeout: float = Field(default=15.0, gt=0, le=300)  # seconds for one POST
+    concurrency: int = Field(default=32, ge=1, le=1000)  # attempts in flight, per process
+    poll_interval: float = Field(default=0.25, gt=0, le=60)  # between looks at the outbox
+    heartbeat_interval: float = Field(default=10.0, gt=0, le=3600)  # a live call says it lives
+    orphan_after: float = Field(default=60.0, gt=0, le=WEEK)  # no heartbeat: finalised
+    sweep_interval: float = Field(default=10.0, gt=0, le=3600)  # between looks for orphans
 
     @field_validator("endpoints", mode="wrap")
     @classmethod
-    def _endpoints(cls, value: Any, handler: Any) -> list[EndpointSettings]:
+    def _endpoints(cls, value: Any, handler: Any, info: ValidationInfo) -> list[EndpointSettings]:
         # One message under the variable's own name, INTAKE_WEBHOOKS__ENDPOINTS, saying which
-        # entry is wrong; a secret's value never appears in it.
+        # entry is wrong; neither a secret nor the URL (it may hold a token) appears in it.
         try:
             endpoints: list[EndpointSettings] = handler(_json_list(value))
         except ValidationError as exc:
             raise ValueError(one_line_reason(exc, template="[{where}]: {what}")) from None
+        from service.webhook_targets import check_endpoint_url
+
+        allow_private = bool(info.data.get("allow_private"))
+        for position, endpoint in enumerate(endpoints):
+            problem = check_endpoint_url(endpoint.url, allow_private=allow_private)
+            if problem:
+                raise ValueError(f"[{position}.url]: {problem}")
         urls = [endpoint.url for endpoint in endpoints]
         if len(set(urls)) != len(urls):
             raise ValueError("each endpoint URL may appear only once")
@@ -148,15 +173,17 @@ class WebhookSettings(BaseModel):
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: list[float]) -> list[float]:
-        if not value or value[0] != 0 or any(delay < 0 for delay in value):
+        if not 0 < len(value) <= 100 or value[0] != 0 or any(not 0 <= d <= WEEK for d in value):
             raise ValueError(
-                "expected a JSON list of delays in seconds starting with 0 (the first attempt"
-                " is made at once), none negative"
+                "expected a JSON list of at most 100 delays in seconds starting with 0 (the"
+                " first attempt is made at once), each from 0 to 604800 (a week)"
             )
         return value
 
 
 class LiveKitSettings(BaseModel):
+    model_config = FINITE
+
     url: str | None = None
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
@@ -165,6 +192,29 @@ class LiveKitSettings(BaseModel):
     # telephony file of `intake provision`, looked up at each dial (sip.trunks).
     sip_outbound_trunk: str | None = None
     ringing_timeout: float = Field(default=30.0, gt=0, le=80)
+
+    @field_validator("url")
+    @classmethod
+    def _server_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 -- raises ValueError for a port that is not one
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme not in {"ws", "wss", "http", "https"}
+            or not parts.hostname
+        ):
+            raise ValueError(
+                "expected the LiveKit server's wss:// (or ws://, https://, http://) URL,"
+                f" not {value!r}"
+            )
+        return value
 
     def credentials(self, needed_to: str) -> tuple[str, str, str]:
         """URL, API key and secret; ConfigError naming the first one unset."""
@@ -177,6 +227,8 @@ class LiveKitSettings(BaseModel):
 
 
 class OpenAISettings(BaseModel):
+    model_config = FINITE
+
     api_key: SecretStr | None = None
     model: str = "gpt-4.1-mini"
     base_url: str | None = None
@@ -185,6 +237,8 @@ class OpenAISettings(BaseModel):
 
 
 class DeepgramSettings(BaseModel):
+    model_config = FINITE
+
     api_key: SecretStr | None = None
     model: str = "nova-3"
     tts_model: str = "aura-2-thalia-en"
@@ -193,12 +247,14 @@ class DeepgramSettings(BaseModel):
 class VoiceSettings(BaseModel):
     """How a call sounds and waits: the speech pipeline and its telephony timings."""
 
+    model_config = FINITE
+
     tts: Literal["openai", "deepgram"] = "openai"
     language: str = "en-US"
-    no_input_timeout: float = Field(default=8.0, gt=0)  # silence before a re-prompt
-    inter_digit_timeout: float = Field(default=4.0, gt=0)  # keypad entry ends after this
-    min_endpointing_delay: float = Field(default=0.6, ge=0)
-    max_endpointing_delay: float = Field(default=3.0, gt=0)
+    no_input_timeout: float = Field(default=8.0, gt=0, le=120)  # silence before a re-prompt
+    inter_digit_timeout: float = Field(default=4.0, gt=0, le=60)  # keypad entry ends after this
+    min_endpointing_delay: float = Field(default=0.6, ge=0, le=10)
+    max_endpointing_delay: float = Field(default=3.0, gt=0, le=30)
     answering_machine_detection: bool = True
     # auto: warm on LiveKit Cloud URLs, cold elsewhere (the merge needs MoveParticipant).
     transfer_mode: Literal["auto", "warm", "cold"] = "auto"
@@ -216,8 +272,12 @@ DEFAULT_MAX_CALLS = {"thread": 25, "process": 10}
 
 
 class WorkerSettings(BaseModel):
-    idle_processes: int = Field(default=2, ge=0)
-    drain_timeout: int = Field(default=1800, ge=0)  # seconds running calls may take to finish
+    model_config = FINITE
+
+    idle_processes: int = Field(default=2, ge=0, le=500)
+    drain_timeout: int = Field(
+        default=1800, ge=0, le=86400
+    )  # seconds running calls may take to finish
     job_executor: Literal["process", "thread"] = "process"
     http_port: int = Field(default=8081, ge=0, le=65535)  # health checks; 0 picks a free one
     max_calls: int | None = Field(default=None, ge=1, le=500)  # unset: DEFAULT_MAX_CALLS
@@ -241,6 +301,8 @@ class WorkerSettings(BaseModel):
 class ApiSettings(BaseModel):
     """``intake serve``: the HTTP API and the scheduler that runs inside it."""
 
+    model_config = FINITE
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_000_000, ge=1024, le=100_000_000)  # JSON bodies
@@ -257,7 +319,11 @@ class ApiSettings(BaseModel):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore", frozen=True
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="ignore",
+        frozen=True,
+        allow_inf_nan=False,
     )
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -270,6 +336,8 @@ class Settings(BaseSettings):
     default_flow: str | None = None  # inbound calls to a number not in routes
     # the default SQLite store and the spool of payloads the store could not take yet
     data_dir: Path = DEFAULT_DATA_DIR
+    # flow specs, scenarios and telephony files larger than this are refused unread
+    max_document_bytes: int = Field(default=1_000_000, ge=1024, le=10_000_000)
 
     livekit: LiveKitSettings = LiveKitSettings()
     openai: OpenAISettings = OpenAISettings()
@@ -303,6 +371,13 @@ class Settings(BaseSettings):
         data_dir = Path(str(data.get("data_dir") or DEFAULT_DATA_DIR))
         given = database if isinstance(database, dict) else {}
         return data | {"database": given | {"url": sqlite_url(data_dir / "intake.db")}}
+
+    @field_validator("flows_dir")
+    @classmethod
+    def _a_flows_directory(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError("not a directory of *.yaml flow specs")
+        return value
 
     @field_validator("data_dir", mode="before")
     @classmethod
@@ -350,7 +425,10 @@ def flow_catalog(settings: Settings) -> FlowCatalog:
     """The built-in flows plus those in INTAKE_FLOWS_DIR."""
     from flows.spec.catalog import FlowCatalog
 
-    return FlowCatalog([settings.flows_dir] if settings.flows_dir else [])
+    return FlowCatalog(
+        [settings.flows_dir] if settings.flows_dir else [],
+        max_document_bytes=settings.max_document_bytes,
+    )
 
 
 def spool_dir(settings: Settings) -> Path:
@@ -380,7 +458,23 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         # a rule across settings (no location) names its variables itself
         raise ConfigError(one_line_reason(exc, where=_variable)) from None
+    except SettingsError as exc:  # pydantic-settings could not decode a JSON value
+        raise ConfigError(_undecodable(exc)) from None
+
+
+def _undecodable(exc: SettingsError) -> str:
+    """Which variable held bad JSON, and why; pydantic-settings only names the field."""
+    field = re.search(r'field "(\w+)"', str(exc))
+    variable = ENV_PREFIX + (field.group(1).upper() if field else "*")
+    cause = exc.__cause__
+    while cause is not None and not isinstance(cause, json.JSONDecodeError):
+        cause = cause.__cause__
+    why = _not_json(cause) if cause is not None else "not valid JSON"
+    return f"{variable}: {why}"
 
 
 def _variable(loc: tuple[str | int, ...]) -> str:
-    return ENV_PREFIX + "__".join(str(part) for part in loc).upper() if loc else ""
+    """INTAKE_WEBHOOKS__SCHEDULE[1] for ("webhooks", "schedule", 1)."""
+    names = [str(part) for part in loc if isinstance(part, str)]
+    items = "".join(f"[{part}]" for part in loc if isinstance(part, int))
+    return ENV_PREFIX + "__".join(names).upper() + items if loc else ""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import urlparse
 
 import aiohttp
 from livekit import api
@@ -29,7 +28,6 @@ from service.settings import Settings, flow_catalog
 from service.store import CallStore, StoreError
 from sip.trunks import TRUNK_ID_PREFIX, outbound_trunk_id
 
-LIVEKIT_SCHEMES = frozenset({"wss", "ws", "https", "http"})
 PROBE_TIMEOUT = 5.0  # seconds for the one request (no region failover: one answer)
 PROBE_ROOM = "intake-worker-check"  # ListRooms filtered to a name nobody uses: an empty answer
 
@@ -47,12 +45,7 @@ def inspect_settings(settings: Settings) -> Findings:
     found.errors += [
         f"{name} is not set" for name, value in required_credentials(settings) if not value
     ]
-    url = settings.livekit.url
-    if url and not usable_livekit_url(url):
-        found.errors.append(
-            f"INTAKE_LIVEKIT__URL: expected the LiveKit server's wss:// (or ws://, https://,"
-            f" http://) URL, not {url!r}"
-        )
+    # a URL that is not ws(s)/http(s) with a host is refused with the settings
     try:
         noise_cancellation(settings)  # `on` needs its plugin installed
     except ConfigError as exc:
@@ -72,11 +65,6 @@ def inspect_settings(settings: Settings) -> Findings:
             "no INTAKE_TRANSFER_TO: flows without a transfer.destination cannot transfer"
         )
     return found
-
-
-def usable_livekit_url(url: str) -> bool:
-    parsed = urlparse(url)
-    return parsed.scheme in LIVEKIT_SCHEMES and bool(parsed.hostname)
 
 
 def _routed_flows(settings: Settings, found: Findings) -> dict[str, tuple[FlowSpec, str]]:

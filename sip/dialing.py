@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import aiohttp
 from livekit import api
@@ -27,13 +29,15 @@ from sip.errors import JobMetadataError
 from sip.statuses import INVALID_NUMBER, REQUEST_MARGIN, dial_failure
 from sip.trunks import no_trunk_named, outbound_trunk_id
 
+CALL_ID = re.compile(r"^call_[0-9A-Za-z]{6,40}$")
+
 
 class OutboundJob(BaseModel):
     """Job metadata of an outbound call: ``{call_id, to, from?, flow, metadata}``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    call_id: Annotated[str, Field(pattern=r"^call_[0-9A-Za-z]{6,40}$")]
+    call_id: Annotated[str, Field(pattern=CALL_ID.pattern)]
     to: Annotated[str, Field(min_length=3, max_length=64)]
     from_: Annotated[str | None, Field(alias="from", max_length=64)] = None
     flow: Annotated[str, Field(min_length=1, max_length=200)]
@@ -56,6 +60,44 @@ def parse_job_metadata(raw: str) -> OutboundJob | InboundDispatch | None:
     except ValidationError as exc:
         reason = one_line_reason(exc, where=lambda loc: dotted(loc) or "metadata")
         raise JobMetadataError(f"job metadata {reason}") from None
+
+
+@dataclass(frozen=True)
+class SalvagedJob:
+    """What can be read of an outbound job's metadata that did not validate: enough to
+    tell whoever asked for the call (its ``call_id``) that it was not placed."""
+
+    call_id: str
+    flow: str | None
+    to: str | None
+    from_: str | None
+    metadata: dict[str, Any]
+
+
+def salvage_job_metadata(raw: str) -> SalvagedJob | None:
+    """The call id and whichever other parts are well-formed; None without a valid call id."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    call_id = data.get("call_id")
+    if not isinstance(call_id, str) or not CALL_ID.fullmatch(call_id):
+        return None
+
+    def text(key: str, limit: int) -> str | None:
+        value = data.get(key)
+        return value if isinstance(value, str) and 0 < len(value) <= limit else None
+
+    metadata = data.get("metadata")
+    return SalvagedJob(
+        call_id=call_id,
+        flow=text("flow", 200),
+        to=text("to", 64),
+        from_=text("from", 64),
+        metadata=metadata if isinstance(metadata, dict) else {},
+    )
 
 
 def dialable(number: str, region: str) -> str | DialFailure:

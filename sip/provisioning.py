@@ -36,7 +36,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from flows.engine.phones import to_e164
 from flows.errors import AnswerError
-from flows.spec.documents import DocumentError, format_path, read_document, validate
+from flows.spec.documents import (
+    MAX_DOCUMENT_BYTES,
+    DocumentError,
+    format_path,
+    read_document,
+    read_text,
+    validate,
+)
 from sip.errors import ProvisioningError
 from sip.provisioning_state import (
     DispatchRule,
@@ -131,14 +138,18 @@ def load_telephony(
     agent_name: str,
     flow_problem: FlowCheck,
     env: Mapping[str, str] | None = None,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
 ) -> tuple[TelephonyFile, list[InboundTrunk | OutboundTrunk | DispatchRule]]:
     """The validated file and the records it asks for. ProvisioningError, one line with
     the path and line of the first problem, for anything wrong or unsafe in it."""
     env = os.environ if env is None else env
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProvisioningError(f"{path}: cannot read the telephony file ({exc})") from None
+        text = read_text(path, max_bytes=max_bytes)
+    except OSError as exc:
+        why = exc.strerror or exc.__class__.__name__
+        raise ProvisioningError(f"{path}: cannot read the telephony file ({why})") from None
+    except DocumentError as exc:
+        raise ProvisioningError(str(exc)) from None
     try:
         doc = read_document(text, str(path))
         spec = validate(TelephonyFile, doc)

@@ -7,7 +7,13 @@ from importlib import resources
 from pathlib import Path
 
 from flows.errors import SpecError, UnknownFlowError
-from flows.spec.documents import DocumentError, read_document, validate
+from flows.spec.documents import (
+    MAX_DOCUMENT_BYTES,
+    DocumentError,
+    read_document,
+    read_text,
+    validate,
+)
 from flows.spec.flow import FlowSpec
 
 _BUILTIN_PACKAGE = "flows.spec.builtin"
@@ -21,11 +27,14 @@ def parse_spec(text: str, source: str) -> FlowSpec:
         raise SpecError(source, exc.problems) from None
 
 
-def load_spec_file(path: Path) -> FlowSpec:
+def load_spec_file(path: Path, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> FlowSpec:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UnknownFlowError(f"cannot read flow spec {path}: {exc.__class__.__name__}") from None
+        text = read_text(path, max_bytes=max_bytes)
+    except OSError as exc:
+        why = exc.strerror or exc.__class__.__name__
+        raise UnknownFlowError(f"cannot read flow spec {path}: {why}") from None
+    except DocumentError as exc:
+        raise SpecError(str(path), exc.problems) from None
     return parse_spec(text, str(path))
 
 
@@ -36,8 +45,12 @@ class FlowCatalog:
     modification time: a worker loads a flow per call, and an edited file is re-read.
     """
 
-    def __init__(self, extra_dirs: Iterable[Path] = ()) -> None:
+    def __init__(
+        self, extra_dirs: Iterable[Path] = (), *, max_document_bytes: int = MAX_DOCUMENT_BYTES
+    ) -> None:
         self._extra_dirs = list(extra_dirs)
+        # the limit for every document read through this catalog: specs and scenarios
+        self.max_document_bytes = max_document_bytes
         self._parsed: dict[tuple[str, int], FlowSpec] = {}
 
     def sources(self) -> dict[str, str | Path]:
@@ -75,7 +88,7 @@ class FlowCatalog:
         try:
             key = (str(path.resolve()), path.stat().st_mtime_ns)
         except OSError:
-            return load_spec_file(path)  # reports the problem
+            return load_spec_file(path, max_bytes=self.max_document_bytes)  # reports it
         if key not in self._parsed:
-            self._parsed[key] = load_spec_file(path)
+            self._parsed[key] = load_spec_file(path, max_bytes=self.max_document_bytes)
         return self._parsed[key]

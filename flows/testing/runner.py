@@ -30,7 +30,7 @@ def prepare(
 ) -> PreparedScenario:
     """Load a scenario and its flow, and check one against the other. Raises FlowError."""
     named = catalog.load(flow) if flow else None  # an unknown flow is reported first
-    scenario = load_scenario(path)
+    scenario = load_scenario(path, max_bytes=catalog.max_document_bytes)
     spec = named or resolve_flow(catalog, scenario, path, None)
     return PreparedScenario(path, spec, check_against(scenario, spec, str(path), options.region))
 

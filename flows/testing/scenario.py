@@ -21,7 +21,13 @@ from flows.engine.outcomes import DialOutcome, Direction, TransferOutcome
 from flows.engine.record import WELCOME
 from flows.errors import AnswerError, ScenarioError
 from flows.spec.catalog import FlowCatalog
-from flows.spec.documents import DocumentError, read_document, validate
+from flows.spec.documents import (
+    MAX_DOCUMENT_BYTES,
+    DocumentError,
+    read_document,
+    read_text,
+    validate,
+)
 from flows.spec.fields import ListField
 from flows.spec.flow import FlowSpec
 from flows.spec.paths import FieldPath
@@ -85,13 +91,14 @@ class Scenario(_Model):
         return str(value) if isinstance(value, int) else value
 
 
-def load_scenario(path: Path) -> Scenario:
+def load_scenario(path: Path, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Scenario:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(
-            f"{path}: cannot read the scenario ({exc.__class__.__name__})"
-        ) from None
+        text = read_text(path, max_bytes=max_bytes)
+    except OSError as exc:
+        why = exc.strerror or exc.__class__.__name__
+        raise ScenarioError(f"{path}: cannot read the scenario ({why})") from None
+    except DocumentError as exc:
+        raise ScenarioError(str(exc)) from None
     return parse_scenario(text, str(path))
 
 
@@ -99,8 +106,7 @@ def parse_scenario(text: str, source: str) -> Scenario:
     try:
         return validate(Scenario, read_document(text, source))
     except DocumentError as exc:
-        where, what = exc.problems[0]
-        raise ScenarioError(f"{source}: {where}: {what}") from None
+        raise ScenarioError(str(exc)) from None
 
 
 def check_against(scenario: Scenario, spec: FlowSpec, source: str, region: str) -> Scenario:

@@ -3,6 +3,7 @@ boundary, and the source of the OpenAPI schema."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -32,6 +33,23 @@ def _no_control_characters(value: str) -> str:
 
 
 Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_control_characters)]
+
+
+def _storable(value: Any) -> Any:
+    """JSON that reads back as it was written: NaN and infinities, which the JSON parser
+    takes, would come back as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite (no NaN or Infinity)")
+    if isinstance(value, dict):
+        for item in value.values():
+            _storable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item)
+    return value
+
+
+Metadata = Annotated[JsonObject, AfterValidator(_storable)]
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # the same, as a pattern for query parameters
 
 
@@ -98,7 +116,7 @@ class CallCreate(_Request):
     to: Annotated[str, Field(description="E.164, or national form in the default region")]
     flow: Text
     from_: Annotated[str | None, Field(alias="from", description="the calling number")] = None
-    metadata: JsonObject = Field(default_factory=dict, description="copied to the payload")
+    metadata: Metadata = Field(default_factory=dict, description="copied to the payload")
     not_before: AwareDatetime | None = None
     timezone: Annotated[
         str | None, Field(max_length=64, description="IANA name, instead of the number's")
@@ -162,7 +180,7 @@ class CallPage(BaseModel):
 class ContactIn(_Request):
     to: str
     timezone: str | None = None
-    metadata: JsonObject | None = None
+    metadata: Metadata | None = None
     simulate: Annotated[
         JsonObject | None,
         Field(description="`intake serve --simulate` only: the scripted callee (a scenario)"),

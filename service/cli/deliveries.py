@@ -49,7 +49,9 @@ def _progress(line: str) -> None:
 
 
 def _describe(report: Report) -> str:
-    what = f"delivery {report.delivery_id} to {report.endpoint_url}: {report.outcome}"
+    from service.webhook_targets import masked_url
+
+    what = f"delivery {report.delivery_id} to {masked_url(report.endpoint_url)}: {report.outcome}"
     why = [f"HTTP {report.status_code}"] if report.status_code else []
     why += [report.error] if report.error else []
     if why:
@@ -80,9 +82,13 @@ def deliver_payload(settings: Settings, payload: Payload) -> None:
 def list_deliveries(
     ctx: typer.Context,
     failed: Annotated[bool, typer.Option("--failed", help="Only dead letters.")] = False,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    limit: Annotated[
+        int, typer.Option(min=1, max=100_000, help="At most this many, newest first.")
+    ] = 50,
 ) -> None:
     """Deliveries, newest first: state, attempts, the last answer."""
+    from service.webhook_targets import masked_url
+
     records = _with_store(
         settings_of(ctx), lambda store: store.outbox.recent(failed_only=failed, limit=limit)
     )
@@ -90,7 +96,7 @@ def list_deliveries(
     for record in records:
         print(
             f"{record.id:>6}  {record.state:9} {record.attempts:>5}  {_last(record):22} "
-            f"{record.call_id:31} {record.endpoint_url}"
+            f"{record.call_id:31} {masked_url(record.endpoint_url)}"
         )
 
 
@@ -103,7 +109,9 @@ def _last(record: DeliveryRecord) -> str:
 @deliveries_app.command("replay")
 def replay(
     ctx: typer.Context,
-    delivery_id: Annotated[int | None, typer.Argument(help="The delivery to send again.")] = None,
+    delivery_id: Annotated[
+        int | None, typer.Argument(min=1, max=2**63 - 1, help="The delivery to send again.")
+    ] = None,
     failed: Annotated[bool, typer.Option("--failed", help="Every dead letter.")] = False,
 ) -> None:
     """Send a delivery (or every dead letter) again now, with the same webhook-id; the

@@ -77,15 +77,17 @@ def _describe(field: FieldSpec) -> str:
 
 @flows_app.command("check")
 def check_flows(
+    ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="Flow spec files to validate.")],
 ) -> None:
     """Validate spec files; print every problem with its place in the file. Exit 2 if any."""
     from flows.spec.catalog import load_spec_file
 
+    settings = settings_of(ctx)
     bad = 0
     for path in files:
         try:
-            spec = load_spec_file(path)
+            spec = load_spec_file(path, max_bytes=settings.max_document_bytes)
         except SpecError as exc:
             bad += 1
             for where, what in exc.problems:

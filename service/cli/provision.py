@@ -89,7 +89,10 @@ def _load(file: Path, settings: Settings) -> list[Record]:
         return None
 
     _, records = load_telephony(
-        file, agent_name=settings.livekit.agent_name, flow_problem=flow_problem
+        file,
+        agent_name=settings.livekit.agent_name,
+        flow_problem=flow_problem,
+        max_bytes=settings.max_document_bytes,
     )
     return records
 

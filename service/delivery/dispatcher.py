@@ -22,6 +22,7 @@ import httpx
 import structlog
 
 from flows.engine.clock import Clock, utc_now
+from service.delivery.guarded import blocked_reason
 from service.delivery.recorder import GroupRecorder
 from service.delivery.retry import parse_retry_after, retry_delay
 from service.delivery.signing import Signer
@@ -37,6 +38,7 @@ from service.store import (
     Verdict,
     VerdictStatus,
 )
+from service.webhook_targets import masked_url
 
 log = structlog.get_logger("intake.delivery")
 
@@ -190,7 +192,8 @@ class Deliverer:
         except TimeoutError:
             error = "timeout"
         except httpx.HTTPError as exc:
-            error = exc.__class__.__name__  # ConnectError, RemoteProtocolError, ...
+            # ConnectError, RemoteProtocolError, ...; or why the target rule refused it
+            error = blocked_reason(exc) or exc.__class__.__name__
         duration_ms = round((time.perf_counter() - started) * 1000)
         return Attempt(moment, duration_ms, status_code, error), retry_after
 
@@ -211,7 +214,7 @@ class Deliverer:
             delivery_id=delivery.id,
             webhook_id=delivery.webhook_id,
             call_id=delivery.call_id,
-            endpoint=_without_query(delivery.endpoint_url),
+            endpoint=masked_url(delivery.endpoint_url),
             attempt=delivery.attempts + 1,
             outcome=outcome,
             status=report.status_code,
@@ -219,18 +222,13 @@ class Deliverer:
             duration_ms=attempt.duration_ms if attempt else None,
         )
         if verdict.disable_endpoint:
-            log.warning("endpoint.disabled", endpoint=_without_query(delivery.endpoint_url))
+            log.warning("endpoint.disabled", endpoint=masked_url(delivery.endpoint_url))
         try:
             await self._recorder.record(DeliveryResult(delivery, attempt, verdict))
         except StoreError as exc:
             # Not recorded: the claim lapses and the delivery is attempted again (same id).
             log.warning("delivery.unrecorded", delivery_id=delivery.id, error=str(exc))
         return report
-
-
-def _without_query(url: str) -> str:
-    """Endpoint URLs may carry tokens in their query or user info: logs get neither."""
-    return str(httpx.URL(url).copy_with(query=None, fragment=None, userinfo=b""))
 
 
 async def pause(stop: asyncio.Event, seconds: float) -> None:

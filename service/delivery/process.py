@@ -14,21 +14,34 @@ import structlog
 
 from flows.engine.clock import Clock, utc_now
 from service.delivery.dispatcher import Deliverer, Report, pause
+from service.delivery.guarded import (
+    GuardedTransport,
+    Resolver,
+    check_endpoint_hosts,
+    system_resolver,
+)
 from service.settings import Settings, WebhookSettings
 from service.store import CallStore, StoreError
 from service.store.spool import Spool, import_spool
 
 log = structlog.get_logger("intake.delivery")
 
+OPEN_RETRY_MAX = 30.0  # seconds between attempts to open a store that is not ready
 
-def http_client(webhooks: WebhookSettings) -> httpx.AsyncClient:
-    # Redirects are not followed: a signed body goes only where it was configured to go.
+
+def http_client(
+    webhooks: WebhookSettings, resolver: Resolver = system_resolver
+) -> httpx.AsyncClient:
+    """Redirects are not followed: a signed body goes only where it was configured to go;
+    each connection is checked against the target rule (``service.delivery.guarded``)."""
+    limits = httpx.Limits(
+        max_connections=webhooks.concurrency, max_keepalive_connections=webhooks.concurrency
+    )
     return httpx.AsyncClient(
         timeout=webhooks.attempt_timeout,
-        limits=httpx.Limits(
-            max_connections=webhooks.concurrency, max_keepalive_connections=webhooks.concurrency
-        ),
+        transport=GuardedTransport(limits, allow_private=webhooks.allow_private, resolver=resolver),
         follow_redirects=False,
+        trust_env=False,
     )
 
 
@@ -59,8 +72,12 @@ async def serve(
     database_url: str, webhooks: WebhookSettings, spool: Spool, stop: asyncio.Event
 ) -> None:
     """Deliver and sweep until ``stop`` is set; attempts in flight then finish. The store
-    is migrated and the spool imported before the first delivery."""
-    store = await CallStore.open(database_url, endpoints=webhooks.endpoints)
+    is migrated and the spool imported before the first delivery; an endpoint whose name
+    resolves to an address the target rule forbids stops it first (ConfigError)."""
+    await check_endpoint_hosts(webhooks.endpoints, allow_private=webhooks.allow_private)
+    store = await open_when_ready(database_url, webhooks, stop)
+    if store is None:
+        return  # stopped while waiting
     try:
         await import_spool(spool, store)
         async with http_client(webhooks) as client, asyncio.TaskGroup() as tasks:
@@ -79,6 +96,25 @@ async def serve(
     finally:
         await store.close()
     log.info("deliverer.stopped")
+
+
+async def open_when_ready(
+    database_url: str, webhooks: WebhookSettings, stop: asyncio.Event
+) -> CallStore | None:
+    """The store, once it can be opened: a database that is locked, still starting or
+    unreachable is waited for (1 s, 2 s, ... 30 s apart); one that is read-only, full or
+    corrupt stops the deliverer (StoreUnusableError). None if ``stop`` is set first."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            return await CallStore.open(database_url, endpoints=webhooks.endpoints)
+        except StoreError as exc:
+            if not exc.retryable:
+                raise
+            log.warning("store.unavailable", error=str(exc), retry_in=delay)
+        await pause(stop, delay)
+        delay = min(delay * 2, OPEN_RETRY_MAX)
+    return None
 
 
 async def run_deliveries(

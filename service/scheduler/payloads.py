@@ -15,9 +15,10 @@ from flows.engine.payload import Payload, timestamp
 from flows.errors import FlowError
 from flows.spec.catalog import FlowCatalog
 from flows.testing.callers import ScriptedTransferer
+from service.job_store import UNKNOWN_VERSION, payload_without_flow
 from service.scheduler.dispatch import Dispatch
 
-UNKNOWN_VERSION = "unknown"
+__all__ = ["UNKNOWN_VERSION", "UnconnectedPayloads"]
 
 
 class UnconnectedPayloads:
@@ -53,23 +54,4 @@ class UnconnectedPayloads:
 
 
 def _without_flow(info: CallInfo, flow: str, started_at: datetime, ended_at: datetime) -> Payload:
-    return Payload(
-        job_id=info.job_id,
-        room_id=info.room_id,
-        room=info.room,
-        started_at=timestamp(started_at),
-        ended_at=timestamp(ended_at),
-        summary=None,
-        results={},
-        call_id=info.call_id,
-        flow=flow,
-        flow_version=UNKNOWN_VERSION,
-        direction="outbound",
-        from_=info.from_,
-        to=info.to,
-        status="failed",
-        ended_reason="error",
-        fields={},
-        transfer=None,
-        metadata=info.metadata,
-    )
+    return payload_without_flow(info, flow, started_at=started_at, ended_at=ended_at)

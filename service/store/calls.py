@@ -22,7 +22,13 @@ from flows.engine.clock import Clock, utc_now
 from flows.engine.ids import ulid
 from service.settings import EndpointSettings
 from service.store.dnc import DoNotCallList
-from service.store.engine import create_engine, migrate, unavailable_as_store_error, upsert
+from service.store.engine import (
+    create_engine,
+    migrate,
+    store_failure,
+    unavailable_as_store_error,
+    upsert,
+)
 from service.store.errors import StoreUnavailableError, UnknownCallError
 from service.store.finishing import finish, finish_orphans, payload_text, queue_payload
 from service.store.outbox import Outbox
@@ -88,9 +94,7 @@ class CallStore:
         except (SQLAlchemyError, OSError) as exc:
             await self._engine.dispose()
             where = self._engine.url.render_as_string(hide_password=True)
-            raise StoreUnavailableError(
-                f"cannot open the database {where}: {exc.__class__.__name__}"
-            ) from exc
+            raise store_failure(f"cannot open the database {where}", exc) from exc
 
     async def close(self) -> None:
         """Close the pooled connections. The store stays usable: a later write connects

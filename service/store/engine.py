@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import sqlite3
 from collections.abc import Callable, Coroutine
@@ -25,7 +26,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from service.store.errors import StoreUnavailableError
+from service.libpq import libpq_options
+from service.store.errors import StoreUnavailableError, StoreUnusableError
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql, sqlite
@@ -58,14 +60,69 @@ def unavailable_as_store_error(
     async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return await method(*args, **kwargs)
-        except UNAVAILABLE as exc:
-            raise StoreUnavailableError(f"the database failed: {exc.__class__.__name__}") from exc
-        except DBAPIError as exc:
-            if not _unavailable(exc):
-                raise
-            raise StoreUnavailableError(f"the database failed: {exc.__class__.__name__}") from exc
+        except (*UNAVAILABLE, DBAPIError) as exc:
+            known = isinstance(exc, UNAVAILABLE) or failure_cause(exc) is not None
+            if isinstance(exc, DBAPIError) and not (known or _unavailable(exc)):
+                raise  # an integrity error and the like: the caller's to handle
+            raise store_failure("the database failed", exc) from exc
 
     return guarded
+
+
+# What the drivers' errors mean, said so an operator knows what to fix. SQLite's by the
+# error name the sqlite3 module gives (extended names start with these), PostgreSQL's by
+# SQLSTATE, the file system's by errno. ``True``: waiting will not help.
+SQLITE_CAUSES = (
+    ("SQLITE_BUSY", "the database is locked by another process", False),
+    ("SQLITE_LOCKED", "the database is locked by another process", False),
+    ("SQLITE_READONLY", "the database is read-only", True),
+    ("SQLITE_FULL", "the disk is full", True),
+    ("SQLITE_CORRUPT", "the database file is corrupt", True),
+    ("SQLITE_NOTADB", "the file is not a SQLite database (corrupt?)", True),
+    ("SQLITE_CANTOPEN", "the database file cannot be opened", False),
+    ("SQLITE_IOERR", "the disk failed (an I/O error)", False),
+)
+POSTGRES_CAUSES = {
+    "53100": ("the database server's disk is full", True),
+    "25006": ("the database is read-only", True),
+    "55P03": ("the database is locked", False),
+    "XX001": ("the database is corrupt", True),
+    "XX002": ("the database is corrupt (an index)", True),
+}
+ERRNO_CAUSES = {
+    errno.ENOSPC: ("the disk is full", True),
+    errno.EROFS: ("the file system is read-only", True),
+    errno.EACCES: ("permission denied", True),
+    errno.EDQUOT: ("the disk quota is used up", True),
+}
+
+
+def failure_cause(exc: BaseException) -> tuple[str, bool] | None:
+    """(what happened, whether waiting cannot help), if a cause in the tables above is
+    found in ``exc``, the driver's error under it, or what caused those."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        name = getattr(seen, "sqlite_errorname", None)
+        if isinstance(name, str):
+            for prefix, what, unusable in SQLITE_CAUSES:
+                if name.startswith(prefix):
+                    return what, unusable
+        state = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(state, str) and state in POSTGRES_CAUSES:
+            return POSTGRES_CAUSES[state]
+        if isinstance(seen, OSError) and seen.errno in ERRNO_CAUSES:
+            return ERRNO_CAUSES[seen.errno]
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
+
+
+def store_failure(doing: str, exc: BaseException) -> StoreUnavailableError:
+    """One error saying what failed and why: StoreUnusableError when waiting cannot help."""
+    cause = failure_cause(exc)
+    if cause is None:
+        return StoreUnavailableError(f"{doing}: {exc.__class__.__name__}")
+    what, unusable = cause
+    return (StoreUnusableError if unusable else StoreUnavailableError)(f"{doing}: {what}")
 
 
 def _unavailable(exc: DBAPIError) -> bool:
@@ -89,8 +146,12 @@ def create_engine(url: str) -> AsyncEngine:
     if target.get_backend_name() != "sqlite":
         # asyncpg waits 60 s for a connection by default; a call ending while the
         # database is unreachable should not wait that long to reach the spool.
+        # libpq's options (sslmode=require, ...) become asyncpg's arguments.
+        options = libpq_options(target.query).connect_args()
         return create_async_engine(
-            target, pool_pre_ping=True, connect_args={"timeout": CONNECT_TIMEOUT_S}
+            target.set(query={}),
+            pool_pre_ping=True,
+            connect_args={"timeout": CONNECT_TIMEOUT_S, **options},
         )
     engine = create_async_engine(
         target, pool_size=1, max_overflow=0, connect_args={"timeout": BUSY_TIMEOUT_S}

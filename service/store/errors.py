@@ -5,6 +5,7 @@ Tree::
     StoreError                    base (a ServiceError); ``retryable`` says whether trying
     │                             again can help
     ├── StoreUnavailableError     the database cannot be opened or reached (retryable)
+    │   └── StoreUnusableError    it is read-only, full or corrupt: an operator must act
     ├── UnknownCallError          no such call, or it has no final payload yet
     ├── UnknownDeliveryError      no delivery with that id
     ├── NotFoundError             no such requested call, campaign or API key
@@ -28,6 +29,12 @@ class StoreError(ServiceError):
 
 class StoreUnavailableError(StoreError):
     retryable = True
+
+
+class StoreUnusableError(StoreUnavailableError):
+    """Read-only, disk full, corrupt: waiting will not help (the API still answers 503)."""
+
+    retryable = False
 
 
 class UnknownCallError(StoreError):

@@ -792,3 +792,41 @@ async def test_each_call_logs_its_metrics_once_under_fixed_keys() -> None:
     assert metrics["llm_models"] == "intake/intake-offline"
     assert {"llm_ttft_p50_ms", "tts_ttfb_p50_ms", "reply_p50_ms", "stt_audio_s"} <= set(metrics)
     assert "jane" not in repr(metrics).lower()  # figures, never what was said
+
+
+@pytest.mark.parametrize(
+    ("metadata", "flow", "steps"),
+    [
+        # a valid call id, a number too long: the flow is known, every field is reported
+        (
+            {"call_id": "call_01J9ZX", "to": "+1" * 40, "flow": "customer_feedback"},
+            "customer_feedback",
+            True,
+        ),
+        # a key the API never sends
+        (
+            {"call_id": "call_01J9ZX", "to": "+14155550123", "flow": "customer_feedback", "x": 1},
+            "customer_feedback",
+            True,
+        ),
+        # a flow this worker does not have
+        ({"call_id": "call_01J9ZX", "to": "+14155550123", "flow": "nope"}, "nope", False),
+    ],
+)
+async def test_a_rejected_job_that_names_its_call_still_reports_it_failed(
+    metadata: dict[str, object], flow: str, steps: bool
+) -> None:
+    harness = Harness(rtc.Room())
+    async with running_job(
+        harness, harness.ports(settings(), lambda _ctx: _no_dial()), json.dumps(metadata)
+    ) as task:
+        payload = await result(task)
+    assert payload is not None
+    assert (payload.call_id, payload.flow, payload.status) == ("call_01J9ZX", flow, "failed")
+    assert payload.summary is not None and payload.summary.startswith("The call was not placed")
+    assert bool(payload.results) is steps
+    assert [(p.call_id, sip, retry) for p, sip, retry in harness.recorder.finished] == [
+        ("call_01J9ZX", None, False)
+    ]
+    [reason] = harness.shutdowns
+    assert reason.startswith("rejected:")
