@@ -57,7 +57,7 @@ _SKIP = re.compile(
     r" (?:skip(?: it| that| this)?|pass|next question|i don't know|i do not know|dunno|"
     r"no idea|not sure|i'm not sure|i am not sure|i'd rather not(?: say)?|"
     r"i would rather not(?: say)?|prefer not to(?: say)?|rather not|none of your business|"
-    r"i don't have (?:one|it|that)|i do not have (?:one|it|that)|no comment|nothing else|"
+    r"i (?:don't|do not) have (?:one|it|that|an? \w+|any(?: \w+)?|\w+)|no comment|nothing else|"
     r"no that's all|no that's it|that's all|that's it|nothing|not really|no thanks) "
 )
 
