@@ -143,6 +143,7 @@ class WebhookSettings(BaseModel):
     heartbeat_interval: float = Field(default=10.0, gt=0, le=3600)  # a live call says it lives
     orphan_after: float = Field(default=60.0, gt=0, le=WEEK)  # no heartbeat: finalised
     sweep_interval: float = Field(default=10.0, gt=0, le=3600)  # between looks for orphans
+    health_port: int | None = Field(default=None, ge=1, le=65535)  # intake deliver's /healthz
 
     @field_validator("endpoints", mode="wrap")
     @classmethod

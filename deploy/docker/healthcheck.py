@@ -3,8 +3,9 @@
 * ``intake serve``: ``GET /healthz`` on ``--port`` or INTAKE_API__PORT (8080);
 * ``intake worker``: ``GET /`` on INTAKE_WORKER__HTTP_PORT (8081), which answers 503 once
   the worker's connection to LiveKit has given up;
-* ``intake deliver`` has no HTTP endpoint: healthy while it runs (it exits when it cannot
-  go on, and the restart policy takes over).
+* ``intake deliver``: ``GET /healthz`` on INTAKE_WEBHOOKS__HEALTH_PORT, which answers 503
+  once the delivery loop has stopped looking at the outbox; without that setting, healthy
+  while it runs (it exits when it cannot go on, and the restart policy takes over).
 
 Standard library only: it runs in the image's Python, once per interval.
 """
@@ -45,6 +46,8 @@ def health_url(args: Sequence[str], env: Mapping[str, str]) -> str | None:
             elif arg.startswith("--port="):
                 port = arg.split("=", 1)[1]
         return f"http://127.0.0.1:{port}/healthz"
+    if command == "deliver" and env.get("INTAKE_WEBHOOKS__HEALTH_PORT"):
+        return f"http://127.0.0.1:{env['INTAKE_WEBHOOKS__HEALTH_PORT']}/healthz"
     if command == "worker" and "--check" not in args:
         return f"http://127.0.0.1:{env.get('INTAKE_WORKER__HTTP_PORT', '8081')}/"
     return None

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -82,6 +82,7 @@ class Deliverer:
         rng: random.Random | None = None,
         signing_clock: Clock = utc_now,
         clock_speed: float = 1.0,
+        on_look: Callable[[], None] = lambda: None,
     ) -> None:
         """``clock`` is the store's time: attempts and the retry schedule are on it.
         ``signing_clock`` is real time, always, in production: receivers check
@@ -92,6 +93,7 @@ class Deliverer:
         self._recorder = GroupRecorder(outbox)
         self._clock, self._rng = clock, rng or random.Random()
         self._signing_clock, self._clock_speed = signing_clock, clock_speed
+        self._on_look = on_look  # each time the outbox answered (the health endpoint's sign)
         self._signers = {endpoint.url: Signer(endpoint.secrets) for endpoint in settings.endpoints}
         # An attempt ends within attempt_timeout; the claim lapses well after that, so a
         # delivery is re-sent only if its process died.
@@ -126,6 +128,7 @@ class Deliverer:
                 free = slots - len(in_flight)
                 try:
                     claimed = await self._outbox.claim_due(free, lease=self._lease) if free else []
+                    self._on_look()
                 except StoreError as exc:
                     if poll_interval is None or not exc.retryable:
                         raise

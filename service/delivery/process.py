@@ -20,6 +20,7 @@ from service.delivery.guarded import (
     check_endpoint_hosts,
     system_resolver,
 )
+from service.delivery.health import Liveness, serve_health
 from service.settings import Settings, WebhookSettings
 from service.store import CallStore, StoreError
 from service.store.spool import Spool, import_spool
@@ -81,7 +82,10 @@ async def serve(
     try:
         await import_spool(spool, store)
         async with http_client(webhooks) as client, asyncio.TaskGroup() as tasks:
-            deliverer = Deliverer(store.outbox, client, webhooks)
+            liveness = Liveness(_look_allowance(webhooks))
+            deliverer = Deliverer(store.outbox, client, webhooks, on_look=liveness.looked)
+            if webhooks.health_port is not None:
+                tasks.create_task(serve_health(liveness, webhooks.health_port, stop))
             tasks.create_task(
                 sweep_forever(
                     store,
@@ -96,6 +100,12 @@ async def serve(
     finally:
         await store.close()
     log.info("deliverer.stopped")
+
+
+def _look_allowance(webhooks: WebhookSettings) -> float:
+    # With every slot busy the loop looks again when an attempt ends, within its timeout;
+    # an idle loop looks every poll interval. Twice either, and a margin, is a stall.
+    return 2 * max(webhooks.attempt_timeout, webhooks.poll_interval) + 5
 
 
 async def open_when_ready(

@@ -38,6 +38,7 @@ def healthcheck() -> ModuleType:
         (["worker"], {"INTAKE_WORKER__HTTP_PORT": "9100"}, "http://127.0.0.1:9100/"),
         ([], {}, "http://127.0.0.1:8081/"),  # the image's default command
         (["deliver"], {}, None),
+        (["deliver"], {"INTAKE_WEBHOOKS__HEALTH_PORT": "8082"}, "http://127.0.0.1:8082/healthz"),
         (["worker", "--check"], {}, None),
     ],
 )
