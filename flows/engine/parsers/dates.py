@@ -44,6 +44,9 @@ _DAY_GLUE = FILLERS | {"the", "of", "on"}
 _ISO_DATE = re.compile(r"\b([0-9]{4})\s*([/.-])\s*([0-9]{1,2})\s*\2\s*([0-9]{1,2})\b")
 _US_DATE = re.compile(r"\b([0-9]{1,2})\s*([/.-])\s*([0-9]{1,2})\s*\2\s*([0-9]{4}|[0-9]{2})\b")
 _KEYPAD_DATE = re.compile(r"[0-9]{8}")
+# Spoken between the numbers of a date said as numbers: "oh seven, fifteen, eighty".
+_NUMBER_GLUE = FILLERS | {"oh", ",", "/", "-", "."}
+_CENTURIES = (19, 20)  # "nineteen eighty", "twenty ten": a year, not a day and a year
 _EXAMPLE = "like March 5th 1980"
 
 
@@ -80,7 +83,29 @@ def _read_parts(text: str) -> tuple[int, int, str]:
     digits = _digits(tokens)
     if len(digits) == 8:  # spoken or typed MMDDYYYY: "oh three oh five nineteen eighty"
         return int(digits[:2]), int(digits[2:4]), digits[4:]
+    if spoken := _spoken_numbers(tokens):
+        return spoken
     raise AnswerError(f"expected a date {_EXAMPLE}")
+
+
+def _spoken_numbers(tokens: Sequence[str]) -> tuple[int, int, str] | None:
+    """A date said as numbers in US order, and nothing else: "oh seven fifteen eighty",
+    "nine eleven nineteen eighty", "7 15 80"."""
+    runs = number_runs(tokens)
+    covered = {index for run in runs for index in range(run.start, run.end)}
+    if any(i not in covered and t not in _NUMBER_GLUE for i, t in enumerate(tokens)):
+        return None
+    values = [int(run.value) for run in runs if run.value.is_integer() and not run.ordinal]
+    if len(values) != len(runs) or len(values) not in (3, 4):
+        return None
+    month, day, *year = values
+    if len(year) == 2:  # "nineteen eighty"
+        if year[0] not in _CENTURIES or not 0 <= year[1] <= 99:
+            return None
+        year = [year[0] * 100 + year[1]]
+    if not (1 <= month <= 12 and 1 <= day <= 31 and 0 <= year[0] <= 9999):
+        return None
+    return month, day, f"{year[0]:02d}" if year[0] < 100 else str(year[0])
 
 
 def _named_months(tokens: Sequence[str]) -> list[tuple[int, int]]:
@@ -132,7 +157,9 @@ def _is_day(run: NumberRun) -> bool:
 
 def _is_year_instead(after: Sequence[str], day: NumberRun) -> bool:
     """Whether "march nineteen eighty" means March 1980 (no day), not March 19th '80."""
-    if day.ordinal or is_numeral(after[day.start]) or day.value < 10 or day.end >= len(after):
+    if day.ordinal or is_numeral(after[day.start]) or day.end >= len(after):
+        return False
+    if day.value not in _CENTURIES:  # "july fifteen eighty" is July 15th '80, not 1580
         return False
     following = read_number(after, day.end)
     starts_year = following is not None and not following.ordinal
