@@ -9,7 +9,9 @@ never reopens a finished call.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Self
@@ -89,10 +91,12 @@ class CallStore:
 
     async def migrate(self) -> None:
         """Bring the schema to the newest revision (a no-op when it is there already)."""
+        threads = set(threading.enumerate())
         try:
             await migrate(self._engine)
         except (SQLAlchemyError, OSError) as exc:
             await self._engine.dispose()
+            await _failed_connects_stopped(threads)
             where = self._engine.url.render_as_string(hide_password=True)
             raise store_failure(f"cannot open the database {where}", exc) from exc
 
@@ -268,3 +272,12 @@ class CallStore:
         from flows.engine.payload import Payload
 
         return None if text is None else Payload.model_validate_json(text)
+
+
+async def _failed_connects_stopped(before: set[threading.Thread], timeout: float = 1.0) -> None:
+    """Wait for the worker threads of SQLite connections that failed to open. aiosqlite
+    queues their stop without awaiting it (omnilib/aiosqlite#389): a thread finishing after
+    the command's event loop closed printed a traceback over the one-line error."""
+    for thread in set(threading.enumerate()) - before:
+        if "_connection_worker_thread" in thread.name:
+            await asyncio.to_thread(thread.join, timeout)
