@@ -155,3 +155,20 @@ async def test_a_transfer_that_cannot_dial_gives_the_caller_back(
         finally:
             await session.aclose()
             await lkapi.aclose()
+
+
+async def test_a_trunk_named_but_not_provisioned_fails_before_anyone_is_dialled(
+    livekit: FakeLiveKitServer,
+) -> None:
+    """The trunk by its telephony-file name, looked up through the local server: none of
+    that name, so the transfer fails at once; no human leg, no hold music."""
+    async with api.LiveKitAPI(livekit.url, livekit.api_key, livekit.api_secret) as lkapi:
+        transferer = WarmTransferer(
+            trunk="twilio-out",
+            sip=lkapi.sip,
+            ringing_timeout=5,
+            time_limit=10,
+            human_room=RoomLine(lkapi, "call-1" + HUMAN_ROOM_SUFFIX),
+        )
+        assert await transferer.transfer(REQUEST) == "failed"
+    assert [request.method for request in livekit.requests] == ["ListSIPOutboundTrunk"]
