@@ -154,22 +154,7 @@ class CallOut(BaseModel):
 
     @classmethod
     def of(cls, record: CallRecord) -> CallOut:
-        return cls(
-            id=record.id,
-            flow=record.flow,
-            to=record.to,
-            from_=record.from_,
-            status=record.status,
-            reason=record.reason,
-            campaign_id=record.campaign_id,
-            metadata=record.metadata,
-            not_before=record.not_before,
-            attempts=[AttemptOut(**vars(attempt)) for attempt in record.attempts],
-            next_attempt_at=record.next_attempt_at,
-            payload=record.payload,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-        )
+        return cls.model_validate(record, from_attributes=True)
 
 
 class CallPage(BaseModel):
@@ -267,19 +252,7 @@ class CampaignOut(BaseModel):
 
     @classmethod
     def of(cls, record: CampaignRecord) -> CampaignOut:
-        return cls(
-            id=record.id,
-            name=record.name,
-            flow=record.flow,
-            status=record.status,
-            counts=Counts(**record.counts),
-            window=record.window,
-            retry=record.retry,
-            concurrency=record.concurrency,
-            calls_per_second=record.calls_per_second,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-        )
+        return cls.model_validate(record, from_attributes=True)
 
 
 class StepSummary(BaseModel):
