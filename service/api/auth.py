@@ -8,14 +8,13 @@ from typing import Annotated
 from fastapi import Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from service.api.errors import ApiError
+from service.api.errors import UNAUTHORIZED, ApiError
 from service.store.api_keys import ApiKeys, Caller
 
 bearer = HTTPBearer(auto_error=False, description="An API key made with `intake keys create NAME`.")
 SECURITY: list[dict[str, list[str]]] = [
     {"HTTPBearer": []}
 ]  # what a route checking keys itself declares in the schema
-UNAUTHORIZED = "a valid API key is needed: Authorization: Bearer <key>"
 
 
 async def caller_of(keys: ApiKeys, authorization: str | None) -> Caller:

@@ -27,6 +27,8 @@ from service.store.errors import (
     StoreUnavailableError,
 )
 
+UNAUTHORIZED = "a valid API key is needed: Authorization: Bearer <key>"
+
 ErrorCode = Literal[
     "unauthorized",
     "not_found",
@@ -120,7 +122,7 @@ def install(app: FastAPI) -> None:
         if status == 405:  # Starlette names the methods of one route of the path only
             headers["Allow"] = ", ".join(_allowed(request))
         message = {
-            401: "a valid API key is needed: Authorization: Bearer <key>",
+            401: UNAUTHORIZED,
             404: "no such resource",
             405: "this method is not allowed here",
             413: "the request body is too large",

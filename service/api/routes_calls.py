@@ -68,7 +68,8 @@ def calls_router(ctx: ApiContext, auth: Callable[..., Awaitable[Caller]]) -> API
         caller_id = None if body.from_ is None else e164(body.from_, region)
         if body.from_ is not None and caller_id is None:
             raise invalid("from: not a valid phone number", "invalid_phone")
-        if ctx.flows.get(body.flow) is None:
+        spec = ctx.flows.get(body.flow)
+        if spec is None:
             raise invalid("flow: no such flow; GET /v1/flows lists them", "unknown_flow")
         zone = body.timezone or None
         if zone is not None and not valid_zone(zone):
@@ -76,7 +77,7 @@ def calls_router(ctx: ApiContext, auth: Callable[..., Awaitable[Caller]]) -> API
         if "simulate" in body.model_fields_set and ctx.simulate is None:
             raise invalid(NOT_SIMULATING)
         if body.simulate is not None:
-            problem = script_check(ctx.flows.get(body.flow), region)(body.simulate)
+            problem = script_check(spec, region)(body.simulate)
             if problem is not None:
                 raise invalid(problem)
         call = NewCall(

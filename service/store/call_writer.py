@@ -27,13 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from flows.engine.clock import Clock
 from service.store.api_keys import Caller, count_calls, room_left, used_up
-from service.store.dnc import listed_numbers
+from service.store.dnc import ON_THE_LIST, listed_numbers
 from service.store.engine import sqlite_sync_engine, unavailable_as_store_error
 from service.store.errors import DoNotCallError
 from service.store.schema import call_requests
 
 BATCH = 500  # requests per transaction at most
-ON_THE_LIST = "the number is on the do-not-call list"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from flows.engine.outcomes import CALL_STATUSES
 from service.scheduler.rules import DEFAULT_RETRY, DEFAULT_WINDOW, RetryPolicy, Window
 from service.store.api_keys import Caller, charge_quota
 from service.store.call_rows import NO_ZONE, sequential_call_ids, zones_of
-from service.store.dnc import listed_numbers
+from service.store.dnc import ON_THE_LIST, listed_numbers
 from service.store.engine import unavailable_as_store_error
 from service.store.errors import ConflictError, NotFoundError
 from service.store.schema import (
@@ -47,7 +47,6 @@ from service.store.schema import (
     campaigns,
 )
 
-ON_THE_LIST = "the number is on the do-not-call list"
 CANCELLED_WITH_CAMPAIGN = "the campaign was cancelled"  # a call's reason
 # campaign counts: call statuses, with an ended call under its payload's status
 COUNTED = (QUEUED, DIALING, IN_PROGRESS, *CALL_STATUSES, BLOCKED, CANCELLED)

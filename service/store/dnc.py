@@ -78,6 +78,9 @@ class DoNotCallList:
         return None if row is None else ListedNumber(row.number, row.added_at, row.source)
 
 
+ON_THE_LIST = "the number is on the do-not-call list"  # why a call is refused or blocked
+
+
 def listed_numbers(conn: Connection, numbers: Iterable[str]) -> set[str]:
     """Which of ``numbers`` are on the list, asked in chunks well below the drivers' limits
     on parameters. Synchronous, for transactions run in one go (``conn.run_sync``)."""

@@ -27,7 +27,8 @@ from flows.engine.json_types import JsonObject
 from flows.engine.outcomes import CallStatus
 from service.store.api_keys import Caller, charge_quota
 from service.store.call_rows import NO_ZONE, zones_of
-from service.store.call_writer import ON_THE_LIST, CallWriter
+from service.store.call_writer import CallWriter
+from service.store.dnc import ON_THE_LIST, listed_numbers
 from service.store.engine import unavailable_as_store_error, upsert
 from service.store.errors import ConflictError, DoNotCallError, NotFoundError
 from service.store.schema import (
@@ -39,7 +40,6 @@ from service.store.schema import (
     call_attempts,
     call_requests,
     calls,
-    do_not_call,
 )
 
 CANCELLED_BY_REQUEST = "cancelled through the API"
@@ -132,10 +132,7 @@ class CallRequests:
                 replayed = await self._replay(conn, caller, idempotency)
                 if replayed is not None:
                     return replayed
-                listed = await conn.scalar(
-                    select(do_not_call.c.number).where(do_not_call.c.number == call.to)
-                )
-                if listed is not None:
+                if await conn.run_sync(listed_numbers, [call.to]):
                     raise DoNotCallError(ON_THE_LIST)
                 await charge_quota(conn, caller, 1, now)
                 inserted = await conn.execute(
