@@ -9,6 +9,7 @@ same clause rules, then the built-in meanings below.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -111,6 +112,8 @@ def emergency_meaning(text: str, phrases: Iterable[str] = ()) -> str | None:
     needles = [(phrase, _phrase_pattern(phrase)) for phrase in phrases if phrase.strip()]
     for clause in _CLAUSE_BREAK.split(said):
         clause = " " + " ".join(clause.split()) + " "
+        if _HISTORY.search(clause) and not _NOW.search(clause):
+            continue  # history only ("I had a heart attack two years ago"): nothing counts
         for phrase, pattern in needles:
             if _counts(clause, pattern):
                 return phrase
@@ -120,6 +123,7 @@ def emergency_meaning(text: str, phrases: Iterable[str] = ()) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)  # a flow's few phrases, checked on every turn of every call
 def _phrase_pattern(phrase: str) -> re.Pattern[str]:
     words = re.sub(r"[^a-z0-9' ]+", " ", clean(phrase)).split()
     return re.compile(r"\b" + r"\s+".join(map(re.escape, words)) + r"\b")
@@ -129,8 +133,6 @@ def _counts(clause: str, pattern: re.Pattern[str]) -> bool:
     for match in pattern.finditer(clause):
         before = clause[: match.start()]
         if _NEGATION.search(before[-40:]):
-            continue
-        if _HISTORY.search(clause) and not _NOW.search(clause):
             continue
         return True
     return False
