@@ -181,7 +181,6 @@ class Run:
     added_p50: float
     added_p95: float
     cpu_per_turn: float
-    turns: int
 
 
 async def run_calls(n: int, one_call: OneCall) -> Run:
@@ -203,7 +202,6 @@ async def run_calls(n: int, one_call: OneCall) -> Run:
         added_p50=statistics.median(added),
         added_p95=statistics.quantiles(added, n=20)[-1],
         cpu_per_turn=cpu / len(waits),
-        turns=len(waits),
     )
 
 

@@ -35,7 +35,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from flows.engine.phones import to_e164
-from flows.errors import AnswerError
+from flows.errors import AnswerError, Location
 from flows.spec.documents import (
     MAX_DOCUMENT_BYTES,
     DocumentError,
@@ -54,7 +54,6 @@ from sip.provisioning_state import (
     rule_name,
 )
 
-Location = tuple[str | int, ...]
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -75,6 +76,13 @@ def ctx() -> AnswerContext:
 # --- the store and webhook delivery (tests/service/test_store*, test_webhook*, test_deliver*) ---
 
 POSTGRES_ENV = "INTAKE_TEST_POSTGRES_URL"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, for a server a test starts in a subprocess."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:

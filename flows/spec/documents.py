@@ -23,9 +23,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from flows.errors import FlowError
-
-Location = tuple[str | int, ...]
+from flows.errors import FlowError, Location
 
 MAX_DOCUMENT_BYTES = 1_000_000  # the default of INTAKE_MAX_DOCUMENT_BYTES
 MAX_DEPTH = 64  # a real flow spec nests about ten levels

@@ -125,9 +125,8 @@ def transfer_failure(
     """TransferSIPParticipant failed with a SIP status: the REFER itself was rejected
     (``refer``: a bare ``SIPStatus``) or the final NOTIFY reported it ("call transfer failed")."""
     status, text, meta = _status(sip_code, reason)
-    sip.SIPTransferReason.Value(transfer_reason)  # a ValueError for an unknown name
     meta |= {"sip_transfer_id": transfer_id, "sip_transfer_reason": transfer_reason}
-    detail = sip.SIPTransferError(
+    detail = sip.SIPTransferError(  # a ValueError for an unknown reason name
         transfer_id=transfer_id, reason=transfer_reason, sip_status=status
     )
     message = text if refer else f"call transfer failed: {text}"

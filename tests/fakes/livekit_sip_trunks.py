@@ -18,7 +18,7 @@ from fakes.livekit_sip_admin import (
     page_of,
     set_given,
 )
-from fakes.twirp import TwirpError, invalid_unless, new_id, relayed, rpc
+from fakes.twirp import TwirpError, invalid_unless, new_id, rpc
 
 TRUNK_NOT_FOUND = TwirpError("not_found", "requested sip trunk does not exist")
 OPEN_TRUNK = (
@@ -66,8 +66,7 @@ class SipTrunks(AdminBase):
             set_given(
                 trunk, diff, "auth_username", "auth_password", "auth_realm", "name", "metadata"
             )
-            if not _inbound_secured(trunk):
-                raise relayed("invalid_argument", OPEN_TRUNK)
+            invalid_unless((_inbound_secured(trunk), OPEN_TRUNK), psrpc=True)
         trunk.sip_trunk_id = req.sip_trunk_id
         self._check_trunks(trunk)
         self.inbound_trunks[trunk.sip_trunk_id] = trunk
@@ -101,7 +100,7 @@ class SipTrunks(AdminBase):
                 callers = {normalize(n): n for n in trunk.allowed_numbers} or {"": ""}
                 for caller, as_given in callers.items():
                     other = buckets.setdefault((called, caller), trunk)
-                    if other is trunk or other.sip_trunk_id == trunk.sip_trunk_id:
+                    if other is trunk:
                         continue
                     ids = f'"{trunk.sip_trunk_id or "<new>"}" and "{other.sip_trunk_id}"'
                     how = (

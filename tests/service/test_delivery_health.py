@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
+from conftest import free_port
 
 from service.delivery.health import Liveness, health_app
 
@@ -52,12 +52,6 @@ async def test_the_endpoint_says_ok_then_stalled() -> None:
             503,
             {"status": "stalled", "behind_s": 2.5},
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_intake_deliver_answers_on_its_health_port(tmp_path: Path) -> None:
