@@ -100,11 +100,13 @@ async def serve(
             simulate=simulate or False,
             background=[freeze_when_warm, scheduling],
         )
-        gc.freeze()
+        gc.freeze()  # what start-up made stays: later collections skip it
+        gc.enable()  # `intake serve` paused it while loading
         config = uvicorn.Config(
             app,
             log_config=None,
             access_log=False,
+            ws="none",  # no websocket routes: not loading a protocol we never speak
             lifespan="on",
             timeout_graceful_shutdown=GRACE_SECONDS,
         )

@@ -4,6 +4,7 @@ as one line and exit 2, and a start-up path that never loads livekit.agents."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -216,6 +217,50 @@ def test_the_serve_path_never_imports_livekit_agents(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+GC_PROBE = """
+import gc, os, signal, sys, threading, time
+import httpx
+from service.cli.main import main
+
+def look(port):
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz")
+            break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    print(gc.isenabled(), gc.get_freeze_count() > 0, flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread(target=look, args=(sys.argv[1],), daemon=True).start()
+print(main(["serve", "--port", sys.argv[1]]), gc.isenabled())
+"""
+
+
+def test_collection_is_paused_while_serve_loads_and_back_on_once_it_answers(
+    configured: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    done = subprocess.run(
+        [sys.executable, "-c", GC_PROBE, port],
+        env=os.environ | configured,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    # serving: collection on, start-up's objects frozen; stopped: still on
+    assert done.stdout.split() == ["True", "True", "0", "True"], done.stdout
+    # a start that is refused turns it back on too
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        code, _, _ = run(capsys, "serve", "--port", str(taken.getsockname()[1]))
+    assert code == 2 and gc.isenabled()
 
 
 def test_alembic_is_left_until_a_store_needs_migrating(tmp_path: Path) -> None:
