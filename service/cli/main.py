@@ -8,6 +8,7 @@ worker`` adds its own (service/worker_run.py): 1 could not run, 130/143 a forced
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -148,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         configure_logging(settings)
+        gc.enable()  # the console script (entry.py) paused it while the CLI loaded
         code = app(args=argv, standalone_mode=False, obj=settings, prog_name="intake")
     except typer.Exit as exc:
         return exc.exit_code
