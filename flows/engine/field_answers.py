@@ -14,7 +14,7 @@ from dataclasses import replace
 from flows.engine import parsers
 from flows.engine.answers import AnswerContext, ScalarValue, Value, parse_scalar, parse_value
 from flows.engine.questions import SORRY, QuestionFlow
-from flows.engine.record import FieldState, Source
+from flows.engine.record import FieldState, PartialAddress, Source
 from flows.engine.replies import Ask, Escalate, Reply
 from flows.errors import AmbiguousAnswer, AnswerError
 from flows.spec.fields import AddressField, FieldSpec, ListField, ScalarField
@@ -61,7 +61,7 @@ class FieldAnswers(QuestionFlow):
     ) -> Reply:
         """An address said in one go, or piece by piece: each answer adds to what was said
         before, and the question asks for the parts still missing."""
-        said = f"{state.partial}, {text}" if state.partial else text
+        said = f"{state.partial.said}, {text}" if state.partial else text
         try:
             reading = parsers.read_address(said, region=self.ctx.region)
         except AnswerError as exc:
@@ -69,12 +69,9 @@ class FieldAnswers(QuestionFlow):
         if not reading.missing:
             state.partial = None
             return self._propose(field, state, reading.value, source)
-        before = (
-            parsers.read_address(state.partial, region=self.ctx.region) if state.partial else None
-        )
-        if before is not None and len(reading.missing) >= len(before.missing):
+        if state.partial and len(reading.missing) >= len(state.partial.missing):
             return self._failed(field, state, fail_note or "expected the rest of the address")
-        state.partial, state.failures = said, 0
+        state.partial, state.failures = PartialAddress(said, reading.missing), 0
         missing = ", ".join(reading.missing)
         return self._advance(f"Part of the address; ask for the {missing}.", repeat=True)
 

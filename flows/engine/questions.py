@@ -14,7 +14,6 @@ from typing import Literal
 
 from flows.engine.answers import AnswerContext, Value, speak_value
 from flows.engine.keypad import keypad_prompt
-from flows.engine.parsers.address import missing_parts as read_address_missing
 from flows.engine.record import WELCOME, FieldState, Question, Source, when_holds
 from flows.engine.replies import Ask, Reply, StepComplete
 from flows.errors import AnswerError
@@ -108,7 +107,7 @@ class QuestionFlow:
             self._offered.add(str(path))
             return Question(kind="offer", target=path, text=field.offer_prompt)
         if isinstance(field, AddressField) and state.partial and not state.failures:
-            missing = " and ".join(read_address_missing(state.partial, self.ctx.region))
+            missing = " and ".join(state.partial.missing)
             text = f"Thank you. And the {missing}?"
             return Question(kind="value", target=path, text=text)
         keypad = (

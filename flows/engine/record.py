@@ -16,6 +16,15 @@ QuestionKind = Literal["welcome", "value", "confirm", "offer", "more", "item"]
 WELCOME = "welcome"  # the welcome question's path, and the step id before the first step
 
 
+@dataclass(frozen=True)
+class PartialAddress:
+    """An address given piece by piece: the answers so far, joined, and the parts they lack
+    (read once, when the answer came, for the next question and the next answer)."""
+
+    said: str
+    missing: tuple[str, ...]
+
+
 @dataclass
 class FieldState:
     """One field of the flow, as the call goes."""
@@ -35,8 +44,8 @@ class FieldState:
     items: list[Item] = field(default_factory=list)
     draft: Item | None = None
     draft_index: int = 0
-    # an address given piece by piece: what was said of it so far
-    partial: str | None = None
+    # an address given piece by piece: what was said of it so far, and what it lacks
+    partial: PartialAddress | None = None
 
     @property
     def settled(self) -> bool:

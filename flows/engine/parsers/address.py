@@ -108,14 +108,6 @@ def _as_given(text: str) -> str:
     return given
 
 
-def missing_parts(text: str, region: str) -> tuple[str, ...]:
-    """The parts ``text`` still lacks (for the follow-up question); never raises."""
-    try:
-        return read_address(text, region=region).missing or ("rest of the address",)
-    except AnswerError:
-        return ("rest of the address",)
-
-
 def _strip_lead_ins(tokens: list[str]) -> list[str]:
     tokens = strip_lead_in(tokens)
     length = _LEAD_INS.match(tokens, 0)
