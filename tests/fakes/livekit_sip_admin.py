@@ -15,14 +15,15 @@ and ``sip/sip.go`` (``ValidateTrunksIter``, ``DispatchRuleValidator``), with the
 * A field update that leaves an inbound trunk open fails after the load, as a psrpc error,
   hence relayed; other errors of an update's ``Apply`` are plain Go errors: ``unknown``.
 * Without Redis (``sip_store`` False) every call answers ``ErrSIPNotConnected``, relayed.
-* Lists are complete and sorted by id; a created dispatch rule gains an empty ``media``
+* Lists are sorted by id and, whatever the page says, not cut at its ``limit``: see
+  :func:`listed`. A created dispatch rule gains an empty ``media``
   (``SIPDispatchRuleInfo.Upgrade``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
@@ -129,6 +130,31 @@ def list_update_rules(update: Any, *names: str) -> list[tuple[object, str]]:
     return [(problem is None, problem or "") for problem in found]
 
 
-def page_of(items: list[Any], page: models.Pagination, key: str) -> list[Any]:
-    items = sorted(items, key=lambda item: getattr(item, key))
-    return items[: page.limit] if page.limit > 0 else items
+# redisIterPage (livekit-server pkg/service/redisstore.go): ids read per store page when the
+# request's page sets no limit.
+STORE_PAGE = 1000
+
+
+def listed(items: Iterable[M], req: Any, key: str, wanted: Callable[[M], bool]) -> list[M]:
+    """What a List* call answers. livekit-server's handler (pkg/service/sip.go) reads
+    ``livekit.ListPageIter`` (livekit/protocol ``livekit/types.go``) to the end, so the
+    request's page is only how it walks the store (``redisIterPage``/``sortPage``):
+
+    * no ``page``: every stored object (HVALS), filtered, sorted by id;
+    * a ``page``: only ids after ``after_id``, read ``limit`` ids at a time (1000 when
+      unset) and filtered; the next read starts after the last object *kept*, and a read
+      that keeps nothing ends the list -- so ``limit`` never caps the answer, but ``limit``
+      consecutive objects the filter drops hide whatever follows them.
+    """
+    ordered = sorted(items, key=lambda item: str(getattr(item, key)))
+    if not req.HasField("page"):
+        return [item for item in ordered if wanted(item)]
+    after, size = req.page.after_id, req.page.limit if req.page.limit > 0 else STORE_PAGE
+    found: list[M] = []
+    while True:
+        batch = [item for item in ordered if getattr(item, key) > after][:size]
+        kept = [item for item in batch if wanted(item)]
+        if not kept:
+            return found
+        found += kept
+        after = getattr(kept[-1], key)

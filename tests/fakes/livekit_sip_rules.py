@@ -13,9 +13,9 @@ from fakes.livekit_sip_admin import (
     AdminBase,
     apply_list,
     list_update_rules,
+    listed,
     next_version,
     normalize,
-    page_of,
     set_given,
 )
 from fakes.twirp import TwirpError, invalid_unless, new_id, rpc
@@ -83,15 +83,13 @@ class SipDispatchRules(AdminBase):
         self, req: pb.ListSIPDispatchRuleRequest
     ) -> pb.ListSIPDispatchRuleResponse:
         self._store()
-        items = [
-            r
-            for r in self._rules()
-            if (not req.dispatch_rule_ids or r.sip_dispatch_rule_id in req.dispatch_rule_ids)
-            and _shares_trunk(r, req.trunk_ids)
-        ]
-        return pb.ListSIPDispatchRuleResponse(
-            items=page_of(items, req.page, "sip_dispatch_rule_id")
-        )
+
+        def wanted(r: pb.SIPDispatchRuleInfo) -> bool:  # ListSIPDispatchRuleRequest.Filter
+            named = not req.dispatch_rule_ids or r.sip_dispatch_rule_id in req.dispatch_rule_ids
+            return named and _shares_trunk(r, req.trunk_ids)
+
+        items = listed(self.dispatch_rules.values(), req, "sip_dispatch_rule_id", wanted)
+        return pb.ListSIPDispatchRuleResponse(items=items)
 
     @rpc("SIP", "DeleteSIPDispatchRule", "sip.admin")
     async def _delete_rule(self, req: pb.DeleteSIPDispatchRuleRequest) -> pb.SIPDispatchRuleInfo:

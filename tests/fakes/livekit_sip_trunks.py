@@ -13,9 +13,9 @@ from fakes.livekit_sip_admin import (
     apply_list,
     go_quote,
     list_update_rules,
+    listed,
     next_version,
     normalize,
-    page_of,
     set_given,
 )
 from fakes.twirp import TwirpError, invalid_unless, new_id, rpc
@@ -77,14 +77,17 @@ class SipTrunks(AdminBase):
         self, req: pb.ListSIPInboundTrunkRequest
     ) -> pb.ListSIPInboundTrunkResponse:
         self._store()
-        wanted = {normalize(n) for n in req.numbers}
-        items = [
-            t
-            for t in self.inbound_trunks.values()
-            if (not req.trunk_ids or t.sip_trunk_id in req.trunk_ids)
-            and (not wanted or not t.numbers or wanted & {normalize(n) for n in t.numbers})
-        ]
-        return pb.ListSIPInboundTrunkResponse(items=page_of(items, req.page, "sip_trunk_id"))
+        # ListSIPInboundTrunkRequest.Filter: a trunk without numbers serves every number;
+        # numbers match as given or once both are normalised (NormalizeNumber).
+        asked = {normalize(n) for n in req.numbers}
+
+        def wanted(t: pb.SIPInboundTrunkInfo) -> bool:
+            serves = {normalize(n) for n in t.numbers}
+            named = not req.trunk_ids or t.sip_trunk_id in req.trunk_ids
+            return named and (not asked or not serves or bool(asked & serves))
+
+        items = listed(self.inbound_trunks.values(), req, "sip_trunk_id", wanted)
+        return pb.ListSIPInboundTrunkResponse(items=items)
 
     def _check_trunks(self, changed: pb.SIPInboundTrunkInfo) -> None:
         """sip.ValidateTrunksIter over the stored trunks (by id), the changed one in its
@@ -159,14 +162,16 @@ class SipTrunks(AdminBase):
         self, req: pb.ListSIPOutboundTrunkRequest
     ) -> pb.ListSIPOutboundTrunkResponse:
         self._store()
+        # ListSIPOutboundTrunkRequest.Filter: unlike the inbound one, numbers match only
+        # exactly as stored -- no NormalizeNumber.
         ids, numbers = set(req.trunk_ids), set(req.numbers)
-        items = [
-            t
-            for t in self.outbound_trunks.values()
-            if (not ids or t.sip_trunk_id in ids)
-            and (not numbers or not t.numbers or numbers & set(t.numbers))
-        ]
-        return pb.ListSIPOutboundTrunkResponse(items=page_of(items, req.page, "sip_trunk_id"))
+
+        def wanted(t: pb.SIPOutboundTrunkInfo) -> bool:
+            named = not ids or t.sip_trunk_id in ids
+            return named and (not numbers or not t.numbers or bool(numbers & set(t.numbers)))
+
+        items = listed(self.outbound_trunks.values(), req, "sip_trunk_id", wanted)
+        return pb.ListSIPOutboundTrunkResponse(items=items)
 
     @rpc("SIP", "DeleteSIPTrunk", "sip.admin")
     async def _delete_trunk(self, req: pb.DeleteSIPTrunkRequest) -> pb.SIPTrunkInfo:
