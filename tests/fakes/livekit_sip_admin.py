@@ -16,18 +16,24 @@ and ``sip/sip.go`` (``ValidateTrunksIter``, ``DispatchRuleValidator``), with the
   hence relayed; other errors of an update's ``Apply`` are plain Go errors: ``unknown``.
 * Without Redis (``sip_store`` False) every call answers ``ErrSIPNotConnected``, relayed.
 * Lists are sorted by id and, whatever the page says, not cut at its ``limit``: see
-  :func:`listed`. A created dispatch rule gains an empty ``media``
-  (``SIPDispatchRuleInfo.Upgrade``).
+  :func:`listed`.
+* A field update applies ``media`` (whole) and ``media_encryption`` and then ``Upgrade``s
+  the object (:func:`update_media`); so does creating a dispatch rule from its
+  ``dispatch_rule`` (not from the deprecated fields). Other creates and replacements store
+  the object as sent. Only ``media`` is validated of what Validate checks beyond the
+  security and address rules; SIP headers are not.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from livekit.protocol import models
+from livekit.protocol import sip as pb
 
 from fakes.twirp import TwirpError, invalid_unless, relayed
 
@@ -67,13 +73,20 @@ def _list_update(update: models.ListUpdate) -> str | None:
 
 
 def apply_list(values: Any, update: models.ListUpdate) -> None:
+    """applyListUpdate (livekit/protocol ``livekit/types.go``): each ``remove`` takes out
+    the first equal element only; an ``add`` already present is not added again."""
     if update.clear:
         del values[:]
     elif update.set:
         values[:] = list(update.set)
     else:
-        kept = [v for v in values if v not in update.remove]
-        kept += [v for v in update.add if v not in kept]
+        kept = list(values)
+        for value in update.remove:
+            if value in kept:
+                kept.remove(value)
+        for value in update.add:
+            if value not in kept:
+                kept.append(value)
         values[:] = kept
 
 
@@ -124,10 +137,12 @@ def next_version(stored: dict[str, M], object_id: str, req: Any, missing: TwirpE
     return new
 
 
-def list_update_rules(update: Any, *names: str) -> list[tuple[object, str]]:
-    """The ListUpdate checks of a field update, for the lists it sets."""
+def update_rules(update: Any, *names: str) -> list[tuple[object, str]]:
+    """A field update's Validate: the ListUpdate checks of the lists it sets, in order,
+    then its ``media``."""
     found = [_list_update(getattr(update, n)) for n in names if update.HasField(n)]
-    return [(problem is None, problem or "") for problem in found]
+    rules = [(problem is None, problem or "") for problem in found]
+    return rules + media_rules(update.media)
 
 
 # redisIterPage (livekit-server pkg/service/redisstore.go): ids read per store page when the
@@ -158,3 +173,42 @@ def listed(items: Iterable[M], req: Any, key: str, wanted: Callable[[M], bool]) 
             return found
         found += kept
         after = getattr(kept[-1], key)
+
+
+def media_rules(media: pb.SIPMediaConfig) -> list[tuple[object, str]]:
+    """SIPMediaConfig.Validate and SIPCodec.Validate (livekit/protocol ``livekit/sip.go``),
+    in their order."""
+    rules: list[tuple[object, str]] = []
+    for codec in media.codecs:
+        rules += [
+            (codec.name, "missing codec name"),
+            (not set(codec.name) & set(" \t\n\r"), "invalid codec name"),
+            ("/" not in codec.name, "codec name must not contain '/'"),
+        ]
+    if media.HasField("media_timeout"):
+        timeout = media.media_timeout.ToTimedelta()
+        rules += [
+            (timeout >= timedelta(0), "media_timeout must not be negative"),
+            (timeout <= timedelta(minutes=10), "media_timeout must not exceed 10m0s"),
+        ]
+    return rules
+
+
+def upgrade(info: Any) -> None:
+    """SIP*Info.Upgrade: ``media`` always present; the legacy ``media_encryption`` copied
+    into it when media names none and it is not DISABLE (the zero value: unset)."""
+    info.media.SetInParent()
+    if not info.media.HasField("encryption") and info.media_encryption:
+        info.media.encryption = info.media_encryption
+
+
+def update_media(info: Any, diff: Any) -> None:
+    """updateMediaConfig: a given ``media`` replaces the object's whole, a given
+    ``media_encryption`` is set, then Upgrade, then the legacy field takes media's
+    encryption (DISABLE when none) -- so media's encryption wins over the legacy field."""
+    if diff.HasField("media"):
+        info.media.CopyFrom(diff.media)
+    if diff.HasField("media_encryption"):
+        info.media_encryption = diff.media_encryption
+    upgrade(info)
+    info.media_encryption = info.media.encryption

@@ -12,11 +12,13 @@ from fakes.livekit_sip_admin import (
     AdminBase,
     apply_list,
     go_quote,
-    list_update_rules,
     listed,
+    media_rules,
     next_version,
     normalize,
     set_given,
+    update_media,
+    update_rules,
 )
 from fakes.twirp import TwirpError, invalid_unless, new_id, rpc
 
@@ -41,7 +43,7 @@ class SipTrunks(AdminBase):
         invalid_unless(
             (req.HasField("trunk"), "missing trunk"),
             (not req.trunk.sip_trunk_id, "trunk id must not be set"),
-            (_inbound_secured(req.trunk), OPEN_TRUNK),
+            *_inbound_rules(req.trunk),
         )
         trunk = pb.SIPInboundTrunkInfo()
         trunk.CopyFrom(req.trunk)  # the recorded request stays as it was received
@@ -54,9 +56,9 @@ class SipTrunks(AdminBase):
     async def _update_inbound(self, req: pb.UpdateSIPInboundTrunkRequest) -> pb.SIPInboundTrunkInfo:
         action = self._update_action(req, req.sip_trunk_id, "trunk")
         if action == "replace":
-            invalid_unless((_inbound_secured(req.replace), OPEN_TRUNK))
+            invalid_unless(*_inbound_rules(req.replace))
         else:
-            invalid_unless(*list_update_rules(req.update, *_INBOUND_LISTS))
+            invalid_unless(*update_rules(req.update, *_INBOUND_LISTS))
         trunk = next_version(self.inbound_trunks, req.sip_trunk_id, req, TRUNK_NOT_FOUND)
         if action == "update":
             diff = req.update
@@ -66,6 +68,7 @@ class SipTrunks(AdminBase):
             set_given(
                 trunk, diff, "auth_username", "auth_password", "auth_realm", "name", "metadata"
             )
+            update_media(trunk, diff)
             invalid_unless((_inbound_secured(trunk), OPEN_TRUNK), psrpc=True)
         trunk.sip_trunk_id = req.sip_trunk_id
         self._check_trunks(trunk)
@@ -143,13 +146,14 @@ class SipTrunks(AdminBase):
         if action == "replace":
             invalid_unless(*_outbound_rules(req.replace))
         else:
-            invalid_unless(*list_update_rules(req.update, "numbers"))
+            invalid_unless(*update_rules(req.update, "numbers"))
         trunk = next_version(self.outbound_trunks, req.sip_trunk_id, req, TRUNK_NOT_FOUND)
         if action == "update":
             diff = req.update
             if diff.HasField("numbers"):
                 apply_list(trunk.numbers, diff.numbers)
             set_given(trunk, diff, *_OUTBOUND_OPTIONAL)
+            update_media(trunk, diff)
             for ok, msg in _outbound_rules(trunk):
                 if not ok:
                     raise TwirpError("unknown", msg)  # a plain error from ApplyResult
@@ -200,15 +204,26 @@ def _inbound_secured(trunk: pb.SIPInboundTrunkInfo) -> bool:
     return has_auth or bool(trunk.allowed_addresses) or bool(trunk.numbers)
 
 
+def _inbound_rules(trunk: pb.SIPInboundTrunkInfo) -> list[tuple[object, str]]:
+    """SIPInboundTrunkInfo.ValidateResult, in its order (headers not checked)."""
+    return [(_inbound_secured(trunk), OPEN_TRUNK), *media_rules(trunk.media)]
+
+
 def _outbound_rules(trunk: pb.SIPOutboundTrunkInfo) -> list[tuple[object, str]]:
-    """SIPOutboundTrunkInfo.ValidateResult, in its order."""
-    address = trunk.address
+    """SIPOutboundTrunkInfo.ValidateResult, in its order (headers not checked)."""
     return [
         (trunk.numbers, "no trunk numbers specified"),
-        (address, "no outbound address specified"),
-        ("transport=" not in address, "trunk address should not contain transport parameter"),
-        (
-            not (set(address) & {"@", ";"} or address.startswith(("sip:", "sips:"))),
-            "trunk address should be a hostname or IP, not SIP URI",
-        ),
+        (trunk.address, "no outbound address specified"),
+        *_hostname_rules(trunk.address, "trunk address"),
+        *_hostname_rules(trunk.from_host, "from_host"),
+        *media_rules(trunk.media),
+    ]
+
+
+def _hostname_rules(value: str, field: str) -> list[tuple[object, str]]:
+    """validateHostnameFormat: a host name or IP, not a SIP URI (empty passes)."""
+    uri = bool(set(value) & {"@", ";"}) or value.startswith(("sip:", "sips:"))
+    return [
+        ("transport=" not in value, f"{field} should not contain transport parameter"),
+        (not uri, f"{field} should be a hostname or IP, not SIP URI"),
     ]
