@@ -15,18 +15,25 @@ and ``sip/sip.go`` (``ValidateTrunksIter``, ``DispatchRuleValidator``), with the
 * A field update that leaves an inbound trunk open fails after the load, as a psrpc error,
   hence relayed; other errors of an update's ``Apply`` are plain Go errors: ``unknown``.
 * Without Redis (``sip_store`` False) every call answers ``ErrSIPNotConnected``, relayed.
-* Lists are complete and sorted by id; a created dispatch rule gains an empty ``media``
-  (``SIPDispatchRuleInfo.Upgrade``).
+* Lists are sorted by id and, whatever the page says, not cut at its ``limit``: see
+  :func:`listed`.
+* A field update applies ``media`` (whole) and ``media_encryption`` and then ``Upgrade``s
+  the object (:func:`update_media`); so does creating a dispatch rule from its
+  ``dispatch_rule`` (not from the deprecated fields). Other creates and replacements store
+  the object as sent. Only ``media`` is validated of what Validate checks beyond the
+  security and address rules; SIP headers are not.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from livekit.protocol import models
+from livekit.protocol import sip as pb
 
 from fakes.twirp import TwirpError, invalid_unless, relayed
 
@@ -66,13 +73,20 @@ def _list_update(update: models.ListUpdate) -> str | None:
 
 
 def apply_list(values: Any, update: models.ListUpdate) -> None:
+    """applyListUpdate (livekit/protocol ``livekit/types.go``): each ``remove`` takes out
+    the first equal element only; an ``add`` already present is not added again."""
     if update.clear:
         del values[:]
     elif update.set:
         values[:] = list(update.set)
     else:
-        kept = [v for v in values if v not in update.remove]
-        kept += [v for v in update.add if v not in kept]
+        kept = list(values)
+        for value in update.remove:
+            if value in kept:
+                kept.remove(value)
+        for value in update.add:
+            if value not in kept:
+                kept.append(value)
         values[:] = kept
 
 
@@ -123,12 +137,78 @@ def next_version(stored: dict[str, M], object_id: str, req: Any, missing: TwirpE
     return new
 
 
-def list_update_rules(update: Any, *names: str) -> list[tuple[object, str]]:
-    """The ListUpdate checks of a field update, for the lists it sets."""
+def update_rules(update: Any, *names: str) -> list[tuple[object, str]]:
+    """A field update's Validate: the ListUpdate checks of the lists it sets, in order,
+    then its ``media``."""
     found = [_list_update(getattr(update, n)) for n in names if update.HasField(n)]
-    return [(problem is None, problem or "") for problem in found]
+    rules = [(problem is None, problem or "") for problem in found]
+    return rules + media_rules(update.media)
 
 
-def page_of(items: list[Any], page: models.Pagination, key: str) -> list[Any]:
-    items = sorted(items, key=lambda item: getattr(item, key))
-    return items[: page.limit] if page.limit > 0 else items
+# redisIterPage (livekit-server pkg/service/redisstore.go): ids read per store page when the
+# request's page sets no limit.
+STORE_PAGE = 1000
+
+
+def listed(items: Iterable[M], req: Any, key: str, wanted: Callable[[M], bool]) -> list[M]:
+    """What a List* call answers. livekit-server's handler (pkg/service/sip.go) reads
+    ``livekit.ListPageIter`` (livekit/protocol ``livekit/types.go``) to the end, so the
+    request's page is only how it walks the store (``redisIterPage``/``sortPage``):
+
+    * no ``page``: every stored object (HVALS), filtered, sorted by id;
+    * a ``page``: only ids after ``after_id``, read ``limit`` ids at a time (1000 when
+      unset) and filtered; the next read starts after the last object *kept*, and a read
+      that keeps nothing ends the list -- so ``limit`` never caps the answer, but ``limit``
+      consecutive objects the filter drops hide whatever follows them.
+    """
+    ordered = sorted(items, key=lambda item: str(getattr(item, key)))
+    if not req.HasField("page"):
+        return [item for item in ordered if wanted(item)]
+    after, size = req.page.after_id, req.page.limit if req.page.limit > 0 else STORE_PAGE
+    found: list[M] = []
+    while True:
+        batch = [item for item in ordered if getattr(item, key) > after][:size]
+        kept = [item for item in batch if wanted(item)]
+        if not kept:
+            return found
+        found += kept
+        after = getattr(kept[-1], key)
+
+
+def media_rules(media: pb.SIPMediaConfig) -> list[tuple[object, str]]:
+    """SIPMediaConfig.Validate and SIPCodec.Validate (livekit/protocol ``livekit/sip.go``),
+    in their order."""
+    rules: list[tuple[object, str]] = []
+    for codec in media.codecs:
+        rules += [
+            (codec.name, "missing codec name"),
+            (not set(codec.name) & set(" \t\n\r"), "invalid codec name"),
+            ("/" not in codec.name, "codec name must not contain '/'"),
+        ]
+    if media.HasField("media_timeout"):
+        timeout = media.media_timeout.ToTimedelta()
+        rules += [
+            (timeout >= timedelta(0), "media_timeout must not be negative"),
+            (timeout <= timedelta(minutes=10), "media_timeout must not exceed 10m0s"),
+        ]
+    return rules
+
+
+def upgrade(info: Any) -> None:
+    """SIP*Info.Upgrade: ``media`` always present; the legacy ``media_encryption`` copied
+    into it when media names none and it is not DISABLE (the zero value: unset)."""
+    info.media.SetInParent()
+    if not info.media.HasField("encryption") and info.media_encryption:
+        info.media.encryption = info.media_encryption
+
+
+def update_media(info: Any, diff: Any) -> None:
+    """updateMediaConfig: a given ``media`` replaces the object's whole, a given
+    ``media_encryption`` is set, then Upgrade, then the legacy field takes media's
+    encryption (DISABLE when none) -- so media's encryption wins over the legacy field."""
+    if diff.HasField("media"):
+        info.media.CopyFrom(diff.media)
+    if diff.HasField("media_encryption"):
+        info.media_encryption = diff.media_encryption
+    upgrade(info)
+    info.media_encryption = info.media.encryption

@@ -12,11 +12,14 @@ from livekit.protocol import sip as pb
 from fakes.livekit_sip_admin import (
     AdminBase,
     apply_list,
-    list_update_rules,
+    listed,
+    media_rules,
     next_version,
     normalize,
-    page_of,
     set_given,
+    update_media,
+    update_rules,
+    upgrade,
 )
 from fakes.twirp import TwirpError, invalid_unless, new_id, rpc
 
@@ -34,17 +37,20 @@ class SipDispatchRules(AdminBase):
         rule = pb.SIPDispatchRuleInfo()
         if req.HasField("dispatch_rule"):
             rule.CopyFrom(req.dispatch_rule)
+            upgrade(rule)  # the handler Upgrades req.DispatchRule, absent in the legacy form
             invalid_unless((not rule.sip_dispatch_rule_id, "rule id must not be set"))
-        else:  # the request's own (deprecated) fields
+        else:  # the request's own (deprecated) fields: DispatchRuleInfo()
             if req.HasField("rule"):
                 rule.rule.CopyFrom(req.rule)
             rule.trunk_ids[:] = req.trunk_ids
             rule.inbound_numbers[:] = req.inbound_numbers
             rule.name, rule.metadata = req.name, req.metadata
             rule.hide_phone_number = req.hide_phone_number
-            rule.room_config.CopyFrom(req.room_config)
-        invalid_unless((rule.HasField("rule"), "missing rule"))
-        rule.media.SetInParent()  # Upgrade(): the media config it would otherwise lack
+            rule.attributes.update(req.attributes)
+            rule.room_preset = req.room_preset
+            if req.HasField("room_config"):
+                rule.room_config.CopyFrom(req.room_config)
+        invalid_unless((rule.HasField("rule"), "missing rule"), *media_rules(rule.media))
         # ListSIPDispatchRule filters by the request's deprecated trunk_ids only.
         self._check_rules(rule, [r for r in self._rules() if _shares_trunk(r, req.trunk_ids)])
         rule.sip_dispatch_rule_id = new_id("SDR_")
@@ -55,9 +61,12 @@ class SipDispatchRules(AdminBase):
     async def _update_rule(self, req: pb.UpdateSIPDispatchRuleRequest) -> pb.SIPDispatchRuleInfo:
         action = self._update_action(req, req.sip_dispatch_rule_id, "rule")
         if action == "replace":
-            invalid_unless((req.replace.HasField("rule"), "missing rule"))
+            replacement = req.replace
+            invalid_unless(
+                (replacement.HasField("rule"), "missing rule"), *media_rules(replacement.media)
+            )
         else:
-            invalid_unless(*list_update_rules(req.update, "trunk_ids"))
+            invalid_unless(*update_rules(req.update, "trunk_ids"))
         rule = next_version(self.dispatch_rules, req.sip_dispatch_rule_id, req, RULE_NOT_FOUND)
         if action == "update":
             diff = req.update
@@ -71,7 +80,7 @@ class SipDispatchRules(AdminBase):
                     rule.attributes[key] = value
                 else:
                     rule.attributes.pop(key, None)
-        rule.media.SetInParent()
+            update_media(rule, diff)  # a replacement is stored as sent: no Upgrade
         rule.sip_dispatch_rule_id = req.sip_dispatch_rule_id
         others = [r for r in self._rules() if _shares_trunk(r, rule.trunk_ids)]
         self._check_rules(rule, others)
@@ -83,15 +92,13 @@ class SipDispatchRules(AdminBase):
         self, req: pb.ListSIPDispatchRuleRequest
     ) -> pb.ListSIPDispatchRuleResponse:
         self._store()
-        items = [
-            r
-            for r in self._rules()
-            if (not req.dispatch_rule_ids or r.sip_dispatch_rule_id in req.dispatch_rule_ids)
-            and _shares_trunk(r, req.trunk_ids)
-        ]
-        return pb.ListSIPDispatchRuleResponse(
-            items=page_of(items, req.page, "sip_dispatch_rule_id")
-        )
+
+        def wanted(r: pb.SIPDispatchRuleInfo) -> bool:  # ListSIPDispatchRuleRequest.Filter
+            named = not req.dispatch_rule_ids or r.sip_dispatch_rule_id in req.dispatch_rule_ids
+            return named and _shares_trunk(r, req.trunk_ids)
+
+        items = listed(self.dispatch_rules.values(), req, "sip_dispatch_rule_id", wanted)
+        return pb.ListSIPDispatchRuleResponse(items=items)
 
     @rpc("SIP", "DeleteSIPDispatchRule", "sip.admin")
     async def _delete_rule(self, req: pb.DeleteSIPDispatchRuleRequest) -> pb.SIPDispatchRuleInfo:

@@ -12,11 +12,13 @@ from fakes.livekit_sip_admin import (
     AdminBase,
     apply_list,
     go_quote,
-    list_update_rules,
+    listed,
+    media_rules,
     next_version,
     normalize,
-    page_of,
     set_given,
+    update_media,
+    update_rules,
 )
 from fakes.twirp import TwirpError, invalid_unless, new_id, rpc
 
@@ -41,7 +43,7 @@ class SipTrunks(AdminBase):
         invalid_unless(
             (req.HasField("trunk"), "missing trunk"),
             (not req.trunk.sip_trunk_id, "trunk id must not be set"),
-            (_inbound_secured(req.trunk), OPEN_TRUNK),
+            *_inbound_rules(req.trunk),
         )
         trunk = pb.SIPInboundTrunkInfo()
         trunk.CopyFrom(req.trunk)  # the recorded request stays as it was received
@@ -54,9 +56,9 @@ class SipTrunks(AdminBase):
     async def _update_inbound(self, req: pb.UpdateSIPInboundTrunkRequest) -> pb.SIPInboundTrunkInfo:
         action = self._update_action(req, req.sip_trunk_id, "trunk")
         if action == "replace":
-            invalid_unless((_inbound_secured(req.replace), OPEN_TRUNK))
+            invalid_unless(*_inbound_rules(req.replace))
         else:
-            invalid_unless(*list_update_rules(req.update, *_INBOUND_LISTS))
+            invalid_unless(*update_rules(req.update, *_INBOUND_LISTS))
         trunk = next_version(self.inbound_trunks, req.sip_trunk_id, req, TRUNK_NOT_FOUND)
         if action == "update":
             diff = req.update
@@ -66,6 +68,7 @@ class SipTrunks(AdminBase):
             set_given(
                 trunk, diff, "auth_username", "auth_password", "auth_realm", "name", "metadata"
             )
+            update_media(trunk, diff)
             invalid_unless((_inbound_secured(trunk), OPEN_TRUNK), psrpc=True)
         trunk.sip_trunk_id = req.sip_trunk_id
         self._check_trunks(trunk)
@@ -77,14 +80,17 @@ class SipTrunks(AdminBase):
         self, req: pb.ListSIPInboundTrunkRequest
     ) -> pb.ListSIPInboundTrunkResponse:
         self._store()
-        wanted = {normalize(n) for n in req.numbers}
-        items = [
-            t
-            for t in self.inbound_trunks.values()
-            if (not req.trunk_ids or t.sip_trunk_id in req.trunk_ids)
-            and (not wanted or not t.numbers or wanted & {normalize(n) for n in t.numbers})
-        ]
-        return pb.ListSIPInboundTrunkResponse(items=page_of(items, req.page, "sip_trunk_id"))
+        # ListSIPInboundTrunkRequest.Filter: a trunk without numbers serves every number;
+        # numbers match as given or once both are normalised (NormalizeNumber).
+        asked = {normalize(n) for n in req.numbers}
+
+        def wanted(t: pb.SIPInboundTrunkInfo) -> bool:
+            serves = {normalize(n) for n in t.numbers}
+            named = not req.trunk_ids or t.sip_trunk_id in req.trunk_ids
+            return named and (not asked or not serves or bool(asked & serves))
+
+        items = listed(self.inbound_trunks.values(), req, "sip_trunk_id", wanted)
+        return pb.ListSIPInboundTrunkResponse(items=items)
 
     def _check_trunks(self, changed: pb.SIPInboundTrunkInfo) -> None:
         """sip.ValidateTrunksIter over the stored trunks (by id), the changed one in its
@@ -140,13 +146,14 @@ class SipTrunks(AdminBase):
         if action == "replace":
             invalid_unless(*_outbound_rules(req.replace))
         else:
-            invalid_unless(*list_update_rules(req.update, "numbers"))
+            invalid_unless(*update_rules(req.update, "numbers"))
         trunk = next_version(self.outbound_trunks, req.sip_trunk_id, req, TRUNK_NOT_FOUND)
         if action == "update":
             diff = req.update
             if diff.HasField("numbers"):
                 apply_list(trunk.numbers, diff.numbers)
             set_given(trunk, diff, *_OUTBOUND_OPTIONAL)
+            update_media(trunk, diff)
             for ok, msg in _outbound_rules(trunk):
                 if not ok:
                     raise TwirpError("unknown", msg)  # a plain error from ApplyResult
@@ -159,14 +166,16 @@ class SipTrunks(AdminBase):
         self, req: pb.ListSIPOutboundTrunkRequest
     ) -> pb.ListSIPOutboundTrunkResponse:
         self._store()
+        # ListSIPOutboundTrunkRequest.Filter: unlike the inbound one, numbers match only
+        # exactly as stored -- no NormalizeNumber.
         ids, numbers = set(req.trunk_ids), set(req.numbers)
-        items = [
-            t
-            for t in self.outbound_trunks.values()
-            if (not ids or t.sip_trunk_id in ids)
-            and (not numbers or not t.numbers or numbers & set(t.numbers))
-        ]
-        return pb.ListSIPOutboundTrunkResponse(items=page_of(items, req.page, "sip_trunk_id"))
+
+        def wanted(t: pb.SIPOutboundTrunkInfo) -> bool:
+            named = not ids or t.sip_trunk_id in ids
+            return named and (not numbers or not t.numbers or bool(numbers & set(t.numbers)))
+
+        items = listed(self.outbound_trunks.values(), req, "sip_trunk_id", wanted)
+        return pb.ListSIPOutboundTrunkResponse(items=items)
 
     @rpc("SIP", "DeleteSIPTrunk", "sip.admin")
     async def _delete_trunk(self, req: pb.DeleteSIPTrunkRequest) -> pb.SIPTrunkInfo:
@@ -195,15 +204,26 @@ def _inbound_secured(trunk: pb.SIPInboundTrunkInfo) -> bool:
     return has_auth or bool(trunk.allowed_addresses) or bool(trunk.numbers)
 
 
+def _inbound_rules(trunk: pb.SIPInboundTrunkInfo) -> list[tuple[object, str]]:
+    """SIPInboundTrunkInfo.ValidateResult, in its order (headers not checked)."""
+    return [(_inbound_secured(trunk), OPEN_TRUNK), *media_rules(trunk.media)]
+
+
 def _outbound_rules(trunk: pb.SIPOutboundTrunkInfo) -> list[tuple[object, str]]:
-    """SIPOutboundTrunkInfo.ValidateResult, in its order."""
-    address = trunk.address
+    """SIPOutboundTrunkInfo.ValidateResult, in its order (headers not checked)."""
     return [
         (trunk.numbers, "no trunk numbers specified"),
-        (address, "no outbound address specified"),
-        ("transport=" not in address, "trunk address should not contain transport parameter"),
-        (
-            not (set(address) & {"@", ";"} or address.startswith(("sip:", "sips:"))),
-            "trunk address should be a hostname or IP, not SIP URI",
-        ),
+        (trunk.address, "no outbound address specified"),
+        *_hostname_rules(trunk.address, "trunk address"),
+        *_hostname_rules(trunk.from_host, "from_host"),
+        *media_rules(trunk.media),
+    ]
+
+
+def _hostname_rules(value: str, field: str) -> list[tuple[object, str]]:
+    """validateHostnameFormat: a host name or IP, not a SIP URI (empty passes)."""
+    uri = bool(set(value) & {"@", ";"}) or value.startswith(("sip:", "sips:"))
+    return [
+        ("transport=" not in value, f"{field} should not contain transport parameter"),
+        (not uri, f"{field} should be a hostname or IP, not SIP URI"),
     ]
