@@ -27,6 +27,14 @@ LOUD_AT_INFO = ("httpx", "httpcore", "hpack", "sqlalchemy")
 # Migrations announce themselves at INFO (each revision, and alembic's plugins when it is
 # imported): noise before a command's own output, shown only at debug level.
 MIGRATIONS = ("alembic",)
+# Extras that only repeat the message for a terminal: uvicorn's copy of it in ANSI colours.
+TERMINAL_COPIES = ("color_message",)
+
+
+def drop_terminal_copies(_logger: Any, _method: str, event: EventDict) -> EventDict:
+    for key in TERMINAL_COPIES:
+        event.pop(key, None)
+    return event
 
 
 def drop_pii(_logger: Any, _method: str, event: EventDict) -> EventDict:
@@ -41,6 +49,7 @@ def _shared_processors(settings: Settings) -> list[Processor]:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
+        drop_terminal_copies,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     if not settings.log_pii:

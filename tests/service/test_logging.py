@@ -37,6 +37,18 @@ def test_caller_data_is_dropped_by_default() -> None:
     assert lines[1]["event"] == "dtmf" and "lk.pii.dtmf_inputs" not in lines[1]
 
 
+def test_library_records_keep_their_extras_but_not_a_coloured_copy_of_the_message() -> None:
+    stream = capture(pii=False)
+    logging.getLogger("uvicorn.error").info(
+        "Finished server process [%d]",
+        7,
+        extra={"color_message": "Finished server process [\x1b[36m%d\x1b[0m]", "worker": 1},
+    )
+    record = json.loads(stream.getvalue())
+    assert record["event"] == "Finished server process [7]" and record["worker"] == 1
+    assert "color_message" not in record
+
+
 def test_caller_data_is_kept_when_enabled() -> None:
     stream = capture(pii=True)
     structlog.get_logger("t").info("field.recorded", pii_value="a@b.io")
