@@ -17,6 +17,7 @@ metadata addresses stay refused). Messages never quote the URL: it may carry a t
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -58,6 +59,18 @@ def refusal(host: str, address: IPAddress, *, allow_private: bool) -> str | None
         return "an unspecified or reserved address"
     if not address.is_global and not allow_private:
         return "a private address (INTAKE_WEBHOOKS__ALLOW_PRIVATE=true allows one)"
+    return None
+
+
+def resolved_refusal(
+    host: str, addresses: Iterable[IPAddress], *, allow_private: bool
+) -> str | None:
+    """Why ``host``, resolved to ``addresses``, may not receive webhooks; None if it may.
+    The first refused address is enough: a name that also points inside is not trusted."""
+    for address in addresses:
+        problem = refusal(host, address, allow_private=allow_private)
+        if problem:
+            return problem
     return None
 
 

@@ -26,6 +26,7 @@ from service.live import noise_cancellation, transfer_mode
 from service.pipeline import required_credentials
 from service.settings import Settings, flow_catalog
 from service.store import CallStore, StoreError
+from sip.livekit_errors import LIVEKIT_UNREACHABLE
 from sip.trunks import TRUNK_ID_PREFIX, outbound_trunk_id
 
 PROBE_TIMEOUT = 5.0  # seconds for the one request (no region failover: one answer)
@@ -126,9 +127,9 @@ async def reach_livekit(settings: Settings, *, timeout: float = PROBE_TIMEOUT) -
         try:
             await lkapi.room.list_rooms(api.ListRoomsRequest(names=[PROBE_ROOM]))
             return await _find_trunk(lkapi, url, livekit.sip_outbound_trunk)
-        except api.TwirpError as exc:
+        except api.ServerError as exc:
             return _refusal(url, exc)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except LIVEKIT_UNREACHABLE as exc:
             reason = str(exc) or f"no answer within {timeout:g} s"
             return LiveKitAnswer(
                 "unreachable", f"INTAKE_LIVEKIT__URL: cannot reach LiveKit at {url}: {reason}"
@@ -153,7 +154,7 @@ async def _find_trunk(lkapi: api.LiveKitAPI, url: str, trunk: str | None) -> Liv
     )
 
 
-def _refusal(url: str, exc: api.TwirpError) -> LiveKitAnswer:
+def _refusal(url: str, exc: api.ServerError) -> LiveKitAnswer:
     said = f"HTTP {exc.status}" + (f": {exc.message}" if exc.message else "")
     if exc.status in (401, 403):  # a token that does not verify, or lacks the grant
         return LiveKitAnswer(

@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import aiohttp
 from livekit import api
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,6 +25,7 @@ from flows.engine.ports import DialRequest
 from flows.errors import AnswerError, dotted, one_line_reason
 from sip.dispatch import InboundDispatch
 from sip.errors import JobMetadataError
+from sip.livekit_errors import LIVEKIT_REQUEST_ERRORS
 from sip.statuses import INVALID_NUMBER, REQUEST_MARGIN, dial_failure
 from sip.trunks import no_trunk_named, outbound_trunk_id
 
@@ -120,7 +120,7 @@ class LiveKitDialer:
     async def dial(self, request: DialRequest) -> DialFailure | None:
         try:
             trunk_id = await outbound_trunk_id(self._api.sip, self._trunk)
-        except (api.ServerError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except LIVEKIT_REQUEST_ERRORS as exc:
             return dial_failure(exc)
         if trunk_id is None:
             return no_trunk_named(self._trunk)
@@ -137,6 +137,6 @@ class LiveKitDialer:
         try:
             async with asyncio.timeout(self._ringing_timeout + REQUEST_MARGIN):
                 await self._api.sip.create_sip_participant(sip_request)
-        except (api.ServerError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except LIVEKIT_REQUEST_ERRORS as exc:
             return dial_failure(exc)  # LiveKit's errors, its client's and the network's
         return None

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-import aiohttp
 import structlog
 from livekit import api, rtc
+
+from sip.livekit_errors import LIVEKIT_UNREACHABLE
 
 log = structlog.get_logger("intake.line")
 
@@ -38,10 +39,10 @@ class RoomLine:
     async def hang_up(self) -> None:
         try:
             await self._api.room.delete_room(api.DeleteRoomRequest(room=self._room_name))
-        except api.TwirpError as exc:
-            if exc.code != api.TwirpErrorCode.NOT_FOUND:  # already gone: every leg is off
+        except api.ServerError as exc:
+            if exc.code != api.ServerErrorCode.NOT_FOUND:  # already gone: every leg is off
                 log.warning("line.hang_up_failed", code=exc.code, status=exc.status)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except LIVEKIT_UNREACHABLE as exc:
             log.warning("line.hang_up_failed", error=type(exc).__name__)
 
 

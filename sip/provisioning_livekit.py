@@ -12,7 +12,6 @@ import contextlib
 import json
 from collections.abc import Iterator
 
-import aiohttp
 from livekit import api
 from livekit.protocol import agent_dispatch
 from livekit.protocol import room as room_pb
@@ -21,6 +20,7 @@ from pydantic import ValidationError
 
 from sip.dispatch import InboundDispatch
 from sip.errors import LiveKitRefusal
+from sip.livekit_errors import LIVEKIT_UNREACHABLE
 from sip.provisioning_state import (
     DispatchRule,
     Existing,
@@ -121,7 +121,7 @@ class LiveKitTelephony:
         (they name the conflicting trunk or rule), never a secret of ours."""
         try:
             yield
-        except api.TwirpError as exc:
+        except api.ServerError as exc:
             said = f"HTTP {exc.status} {exc.code}" + (f": {exc.message}" if exc.message else "")
             if exc.status == 401:
                 raise LiveKitRefusal(
@@ -131,7 +131,7 @@ class LiveKitTelephony:
                 ) from None
             retryable = exc.status >= 500 or exc.status in (408, 429)
             raise LiveKitRefusal(f"LiveKit answered {said}", retryable=retryable) from None
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except LIVEKIT_UNREACHABLE as exc:
             why = str(exc) or exc.__class__.__name__
             raise LiveKitRefusal(
                 f"cannot reach LiveKit at {self._url} (INTAKE_LIVEKIT__URL): {why}",

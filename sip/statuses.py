@@ -25,6 +25,7 @@ from livekit import api
 from livekit.protocol import sip as lsip
 
 from flows.engine.outcomes import DialFailure, DialOutcome, TransferFailure, TransferOutcome
+from sip.livekit_errors import LIVEKIT_UNREACHABLE
 
 # livekit-api allows a dialing request its ringing timeout plus 2 s; ours adds one more second,
 # so that its own timeout normally fires first and ours bounds the whole wait whatever client
@@ -256,7 +257,7 @@ def cause_of(exc: BaseException) -> Cause:
         return "unreachable"
     if isinstance(exc, TimeoutError):  # livekit-api's own: ringing timeout + 2 s, or ours
         return "client_timeout"
-    if isinstance(exc, aiohttp.ClientError | OSError):
+    if isinstance(exc, LIVEKIT_UNREACHABLE):  # what is left of it, timeouts told apart above
         return "unreachable"
     return "unexpected"
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 import structlog
 from livekit import api
 
 from flows.engine.outcomes import TransferFailure, TransferOutcome
 from flows.engine.ports import TransferRequest
+from sip.livekit_errors import LIVEKIT_REQUEST_ERRORS
 from sip.statuses import REQUEST_MARGIN, transfer_failure, transfer_result
 
 log = structlog.get_logger("intake.transfer")
@@ -60,7 +60,7 @@ class ColdTransferer:
             # The caller is on hold meanwhile: bound the wait (see REQUEST_MARGIN).
             async with asyncio.timeout(self._ringing_timeout + REQUEST_MARGIN):
                 response = await self._api.sip.transfer_sip_participant(refer)
-        except (api.ServerError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except LIVEKIT_REQUEST_ERRORS as exc:
             error = exc.code if isinstance(exc, api.ServerError) else type(exc).__name__
             return _failed(transfer_failure(exc), error=error)
         failure = transfer_result(response)

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 import structlog
-from livekit import api
 from livekit.agents.beta.workflows import WorkflowInstructions
 from livekit.agents.llm import ToolError
 from livekit.api.sip_service import SipService
@@ -29,6 +27,7 @@ from flows.agent.livekit_private import PhoneWarmTransferTask
 from flows.engine.outcomes import TransferOutcome
 from flows.engine.ports import TransferRequest
 from sip.line import Line
+from sip.livekit_errors import LIVEKIT_REQUEST_ERRORS
 from sip.statuses import transfer_failure
 from sip.trunks import outbound_trunk_id
 
@@ -64,7 +63,7 @@ class WarmTransferer:
         if trunk_id is not None and self._sip is not None:
             try:
                 trunk_id = await outbound_trunk_id(self._sip, trunk_id)
-            except (api.ServerError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            except LIVEKIT_REQUEST_ERRORS as exc:
                 log.info("transfer.not_connected", outcome="failed", why="trunk_lookup")
                 return transfer_failure(exc).outcome
             if trunk_id is None:

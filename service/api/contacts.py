@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from flows.engine.json_types import JsonObject
-from service.api.errors import ApiError, invalid
+from service.api.errors import ApiError, invalid, too_large
 from service.api.numbers import e164
 from service.api.simulation import ScriptCheck
 from service.scheduler.zones import valid_zone
@@ -23,6 +23,10 @@ INVALID_NUMBER = "not a valid phone number"
 UNKNOWN_ZONE = "not a known IANA time zone"
 TOO_MANY_CELLS = "the row has more cells than the header has columns"
 TO, TIMEZONE, SIMULATE = "to", "timezone", "simulate"
+
+
+def too_many_contacts(limit: int) -> ApiError:
+    return too_large(f"more than {limit} contacts")
 
 
 def check(
@@ -76,7 +80,7 @@ def read_csv(data: bytes, *, max_contacts: int, scripted: bool = False) -> list[
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines, at the end of a file most of all
             if len(rows) == max_contacts:
-                raise ApiError(413, "too_large", f"more than {max_contacts} contacts")
+                raise too_many_contacts(max_contacts)
             cells += [""] * (len(header) - len(cells))
             rows.append(
                 {

@@ -79,6 +79,10 @@ class ApiError(ServiceError):
         self.status, self.code, self.message = status, code, message
         self.headers = headers or {}
 
+    def response(self) -> Response:
+        """The answer; for where no exception handler runs (ASGI middleware)."""
+        return error_response(self.status, self.code, self.message, self.headers)
+
 
 def error_response(
     status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None
@@ -90,6 +94,11 @@ def error_response(
 
 def invalid(message: str, code: ErrorCode = "invalid_request") -> ApiError:
     return ApiError(422, code, message)
+
+
+def too_large(message: str) -> ApiError:
+    """413 ``too_large``: the message names the limit that was passed."""
+    return ApiError(413, "too_large", message)
 
 
 def validation_message(errors: list[Any]) -> str:
@@ -109,7 +118,7 @@ def parse_error(exc: ValidationError, prefix: tuple[str, ...] = ()) -> ApiError:
 def install(app: FastAPI) -> None:
     async def api_error(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
+        return exc.response()
 
     async def request_validation(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -8,17 +8,19 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.errors import error_response
+from service.api.errors import too_large
 
 MULTIPART = "multipart/form-data"
 FORM_OVERHEAD = 64 * 1024  # a CSV upload's other fields and multipart boundaries
 
 
 class BodyTooLarge(HTTPException):
-    """An HTTPException, so that FastAPI's body reading passes it on unchanged."""
+    """An HTTPException, so that FastAPI's body reading passes it on unchanged; ``refusal``
+    is the answer where no exception handler runs (here, outside the app)."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than {limit} bytes")
+        self.refusal = too_large(f"the request body is larger than {limit} bytes")
+        super().__init__(413, self.refusal.message)
 
 
 class BodyLimit:
@@ -34,10 +36,7 @@ class BodyLimit:
         limit = self.upload_bytes + FORM_OVERHEAD if upload else self.json_bytes
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:
-            response = error_response(
-                413, "too_large", f"the request body is larger than {limit} bytes"
-            )
-            await response(scope, receive, send)
+            await BodyTooLarge(limit).refusal.response()(scope, receive, send)
             return
         received = 0
 
@@ -62,4 +61,4 @@ class BodyLimit:
         except BodyTooLarge as exc:  # read outside a route (none today): answer it here
             if started:
                 raise
-            await error_response(413, "too_large", str(exc.detail))(scope, receive, send)
+            await exc.refusal.response()(scope, receive, send)

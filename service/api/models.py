@@ -50,6 +50,10 @@ def _storable(value: Any) -> Any:
 
 
 Metadata = Annotated[JsonObject, AfterValidator(_storable)]
+Simulate = Annotated[
+    JsonObject | None,
+    Field(description="`intake serve --simulate` only: the scripted callee (a scenario)"),
+]
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # the same, as a pattern for query parameters
 
 
@@ -121,10 +125,7 @@ class CallCreate(_Request):
     timezone: Annotated[
         str | None, Field(max_length=64, description="IANA name, instead of the number's")
     ] = None
-    simulate: Annotated[
-        JsonObject | None,
-        Field(description="`intake serve --simulate` only: the scripted callee (a scenario)"),
-    ] = None
+    simulate: Simulate = None
 
 
 class AttemptOut(BaseModel):
@@ -166,10 +167,7 @@ class ContactIn(_Request):
     to: str
     timezone: str | None = None
     metadata: Metadata | None = None
-    simulate: Annotated[
-        JsonObject | None,
-        Field(description="`intake serve --simulate` only: the scripted callee (a scenario)"),
-    ] = None
+    simulate: Simulate = None
 
 
 class CampaignOptions(_Request):

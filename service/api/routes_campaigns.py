@@ -13,9 +13,9 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.responses import Response, StreamingResponse
 
-from service.api.contacts import check, from_csv_rows, read_csv
+from service.api.contacts import check, from_csv_rows, read_csv, too_many_contacts
 from service.api.context import CAMPAIGN_ID, ApiContext, json_response, require_id
-from service.api.errors import ApiError, invalid, parse_error, responses
+from service.api.errors import invalid, parse_error, responses, too_large
 from service.api.limits import MULTIPART
 from service.api.models import CampaignCreate, CampaignOptions, CampaignOut
 from service.api.results import CSV, JSONL, csv_rows, jsonl, wants_csv
@@ -126,7 +126,7 @@ def _json(body: bytes, ctx: ApiContext) -> tuple[CampaignOptions, list[Contact]]
         raise parse_error(exc) from None
     limit = ctx.settings.api.max_contacts
     if len(parsed.contacts) > limit:
-        raise ApiError(413, "too_large", f"more than {limit} contacts")
+        raise too_many_contacts(limit)
     region = ctx.settings.default_region
     if ctx.simulate is None and any(c.simulate is not None for c in parsed.contacts):
         raise invalid(NOT_SIMULATING)
@@ -155,15 +155,13 @@ async def _upload(request: Request, ctx: ApiContext) -> tuple[CampaignOptions, l
         upload = form.get("contacts")
         if not isinstance(upload, UploadFile):
             raise invalid("contacts: expected a CSV file")
+        # the size the upload declares spares reading a file over the limit at all
+        too_big = too_large(f"the CSV file is larger than {api.max_csv_bytes} bytes")
         if upload.size is not None and upload.size > api.max_csv_bytes:
-            raise ApiError(
-                413, "too_large", f"the CSV file is larger than {api.max_csv_bytes} bytes"
-            )
+            raise too_big
         data = await upload.read()
         if len(data) > api.max_csv_bytes:
-            raise ApiError(
-                413, "too_large", f"the CSV file is larger than {api.max_csv_bytes} bytes"
-            )
+            raise too_big
         fields: dict[str, Any] = {
             name: value for name, value in form.items() if isinstance(value, str)
         }

@@ -19,7 +19,7 @@ import httpcore
 import httpx
 
 from service.errors import ConfigError
-from service.webhook_targets import IPAddress, literal_address, refusal
+from service.webhook_targets import IPAddress, literal_address, resolved_refusal
 
 if TYPE_CHECKING:
     from service.settings import EndpointSettings
@@ -69,10 +69,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectError(f"cannot resolve the host: {exc.strerror}") from None
         if not addresses:
             raise httpcore.ConnectError("the host has no address")
-        for address in addresses:  # one bad address and the name is not trusted at all
-            problem = refusal(host, address, allow_private=self._allow_private)
-            if problem:
-                raise httpcore.ConnectError(f"{BLOCKED} the host resolves to {problem}")
+        problem = resolved_refusal(host, addresses, allow_private=self._allow_private)
+        if problem:
+            raise httpcore.ConnectError(f"{BLOCKED} the host resolves to {problem}")
         failure: httpcore.ConnectError | None = None
         for address in addresses:
             try:
@@ -134,9 +133,8 @@ async def check_endpoint_hosts(
                 addresses = await resolver(url.host, url.port or 443)
         except (OSError, TimeoutError):
             continue
-        for address in addresses:
-            problem = refusal(url.host, address, allow_private=allow_private)
-            if problem:
-                raise ConfigError(
-                    f"INTAKE_WEBHOOKS__ENDPOINTS: [{position}.url]: the host resolves to {problem}"
-                )
+        problem = resolved_refusal(url.host, addresses, allow_private=allow_private)
+        if problem:
+            raise ConfigError(
+                f"INTAKE_WEBHOOKS__ENDPOINTS: [{position}.url]: the host resolves to {problem}"
+            )

@@ -22,6 +22,7 @@ from livekit import api
 
 from service.scheduler.dispatch import DISPATCHING, Dispatch, DispatchError
 from service.settings import LiveKitSettings
+from sip.livekit_errors import LIVEKIT_REQUEST_ERRORS
 
 log = structlog.get_logger("intake.scheduler")
 
@@ -44,7 +45,7 @@ FINAL_CODES = frozenset(
 
 def dispatch_error(exc: BaseException) -> DispatchError:
     """What a failed CreateDispatch means: a one-line reason, and whether to retry."""
-    if isinstance(exc, api.TwirpError):
+    if isinstance(exc, api.ServerError):
         if exc.status == 401 and exc.code == "unknown":  # a token the server cannot verify
             return DispatchError("LiveKit refused the API key (unauthenticated)", retryable=False)
         retryable = exc.code not in FINAL_CODES
@@ -82,7 +83,7 @@ class LiveKitDispatcher:
         try:
             async with asyncio.timeout(self._timeout):
                 await self._api.agent_dispatch.create_dispatch(request)
-        except (api.TwirpError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        except LIVEKIT_REQUEST_ERRORS as exc:
             raise dispatch_error(exc) from None
 
     async def withdraw(self, job: Dispatch) -> None:
@@ -96,7 +97,7 @@ class LiveKitDispatcher:
                         await self._ignoring_gone(
                             self._api.agent_dispatch.delete_dispatch(found.id, job.room)
                         )
-        except (api.TwirpError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        except LIVEKIT_REQUEST_ERRORS as exc:
             # "unavailable" is also what a room that no longer exists gets: no node serves it
             _log_withdraw_failure(job, "list_dispatch", exc)
         try:
@@ -104,20 +105,20 @@ class LiveKitDispatcher:
                 await self._ignoring_gone(
                     self._api.room.delete_room(api.DeleteRoomRequest(room=job.room))
                 )
-        except (api.TwirpError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        except LIVEKIT_REQUEST_ERRORS as exc:
             _log_withdraw_failure(job, "delete_room", exc)
 
     @staticmethod
     async def _ignoring_gone(request: Awaitable[object]) -> None:
         try:
             await request
-        except api.TwirpError as exc:
+        except api.ServerError as exc:
             if exc.code != "not_found":
                 raise
 
 
 def _log_withdraw_failure(job: Dispatch, step: str, exc: BaseException) -> None:
-    code = exc.code if isinstance(exc, api.TwirpError) else exc.__class__.__name__
+    code = exc.code if isinstance(exc, api.ServerError) else exc.__class__.__name__
     log.warning(
         "dispatch.withdraw_failed", call_id=job.call_id, attempt=job.attempt, step=step, error=code
     )

@@ -27,7 +27,7 @@ from service.scheduler.payloads import UnconnectedPayloads
 from service.settings import Settings
 from service.store.calls import CallStore
 from service.store.errors import StoreError
-from service.store.requested import UnconnectedPayload
+from service.store.requested import Settled, UnconnectedPayload
 from service.store.scheduling import ClaimResult, SchedulingStore
 from service.store.settling import SettlingStore
 from service.store.slots import Claimed
@@ -176,13 +176,7 @@ class Scheduler:
             await self._withdraw(job)
         settled = await self._guarded("dispatch_failed", self.settling.dispatch_failed(job, error))
         if settled is not None:
-            log.info(
-                "call.settled",
-                call_id=settled.call_id,
-                attempt=settled.attempt,
-                outcome=settled.outcome,
-                retry_at=settled.retry_at,
-            )
+            _log_settled(settled)
 
     async def _settle(self) -> None:
         report = await self._guarded("settle", self.settling.settle())
@@ -192,13 +186,7 @@ class Scheduler:
             log.warning("call.dispatch_timeout", call_id=job.call_id, attempt=job.attempt)
             await self._withdraw(job)
         for settled in report.settled:
-            log.info(
-                "call.settled",
-                call_id=settled.call_id,
-                attempt=settled.attempt,
-                outcome=settled.outcome,
-                retry_at=settled.retry_at,
-            )
+            _log_settled(settled)
         if report.answered:
             log.info("scheduler.answered", calls=report.answered)
 
@@ -218,3 +206,13 @@ class Scheduler:
         except Exception as exc:
             log.error("scheduler.failed", phase=phase, error=exc.__class__.__name__)
         return None
+
+
+def _log_settled(settled: Settled) -> None:
+    log.info(
+        "call.settled",
+        call_id=settled.call_id,
+        attempt=settled.attempt,
+        outcome=settled.outcome,
+        retry_at=settled.retry_at,
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flows.engine.call import Call, CallInfo
+from flows.engine.json_types import JsonObject
 from flows.engine.payload import Payload, timestamp
 from flows.errors import FlowError
 from flows.spec.catalog import FlowCatalog
@@ -18,7 +19,7 @@ from flows.testing.callers import ScriptedTransferer
 from service.job_store import UNKNOWN_VERSION, payload_without_flow
 from service.scheduler.dispatch import Dispatch
 
-__all__ = ["UNKNOWN_VERSION", "UnconnectedPayloads"]
+__all__ = ["UNKNOWN_VERSION", "UnconnectedPayloads", "dialled_call_info"]
 
 
 class UnconnectedPayloads:
@@ -28,16 +29,7 @@ class UnconnectedPayloads:
         self._catalog, self._region = catalog, region
 
     def __call__(self, job: Dispatch, started_at: datetime, ended_at: datetime) -> Payload:
-        info = CallInfo(
-            call_id=job.call_id,
-            direction="outbound",
-            from_=job.from_,
-            to=job.to,
-            job_id="",
-            room_id="",
-            room=job.room,
-            metadata=job.metadata,
-        )
+        info = dialled_call_info(job)
         try:
             spec = self._catalog.load(job.flow)
         except FlowError:
@@ -51,6 +43,23 @@ class UnconnectedPayloads:
         )
         payload = call.finish("error", status="failed")
         return payload.model_copy(update={"started_at": timestamp(started_at)})
+
+
+def dialled_call_info(
+    job: Dispatch, *, job_id: str = "", room_id: str = "", metadata: JsonObject | None = None
+) -> CallInfo:
+    """Who and where a dispatched dial is; ``job_id`` and ``room_id`` are the job's and the
+    room's (none for a dial no worker took), ``metadata`` the call's own by default."""
+    return CallInfo(
+        call_id=job.call_id,
+        direction="outbound",
+        from_=job.from_,
+        to=job.to,
+        job_id=job_id,
+        room_id=room_id,
+        room=job.room,
+        metadata=job.metadata if metadata is None else metadata,
+    )
 
 
 def _without_flow(info: CallInfo, flow: str, started_at: datetime, ended_at: datetime) -> Payload:

@@ -36,6 +36,7 @@ from flows.testing.scenario import Scenario, check_against
 from service.errors import ServiceError
 from service.job_store import Progress
 from service.scheduler.dispatch import Dispatch, DispatchError
+from service.scheduler.payloads import dialled_call_info
 
 log = structlog.get_logger("intake.simulated")
 
@@ -176,14 +177,10 @@ class SimulatedDispatcher:
         scenario = callee.model_copy(
             update={"flow": spec.id, "direction": "outbound", "from_": job.from_, "to": job.to}
         )
-        info = CallInfo(
-            call_id=job.call_id,
-            direction="outbound",
-            from_=job.from_,
-            to=job.to,
+        info = dialled_call_info(
+            job,
             job_id=short_id("AJ_"),
             room_id=short_id("RM_"),
-            room=job.room,
             metadata={**scenario.metadata, **job.metadata},  # the call's own keys win
         )
         return _Prepared(spec, scenario, info)

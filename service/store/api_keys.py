@@ -236,6 +236,7 @@ def _earlier_minutes(key_id: str, minute: datetime) -> Delete:
     )
 
 
+# One statement, all or nothing; call_writer shares a key's room out (room_left, count_calls)
 async def charge_quota(conn: AsyncConnection, caller: Caller, calls: int, now: datetime) -> None:
     """Count ``calls`` creations against the caller's quota for this minute, inside the
     creating transaction; QuotaExceededError (and nothing counted) when they do not fit."""

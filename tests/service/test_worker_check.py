@@ -15,10 +15,13 @@ import pytest
 from conftest import postgres_execute
 from fakes.livekit_server import FakeLiveKitServer
 from livekit import api
+from livekit.api.room_service import RoomService
 from livekit.protocol import sip
 from sqlalchemy.engine import make_url
 
+from service.settings import LiveKitSettings, Settings
 from service.store import CallStore
+from service.worker_check import LiveKitAnswer, reach_livekit
 
 INTAKE = str(Path(sys.executable).with_name("intake"))
 
@@ -225,3 +228,19 @@ async def test_noise_cancellation_forced_on_without_its_plugin(
         "INTAKE_VOICE__NOISE_CANCELLATION=on needs the plugin: "
         "pip install 'intake[noise-cancellation]'"
     ]
+
+
+async def test_a_socket_error_is_an_unreachable_livekit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What aiohttp lets by unwrapped is one line too, not a traceback."""
+
+    async def fails(_self: object, _request: api.ListRoomsRequest) -> None:
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    monkeypatch.setattr(RoomService, "list_rooms", fails)
+    url = "ws://livekit.example.com"
+    settings = Settings(livekit=LiveKitSettings(url=url, api_key="k", api_secret="s" * 32))
+    answer = await reach_livekit(settings)
+    assert answer == LiveKitAnswer(
+        "unreachable",
+        f"INTAKE_LIVEKIT__URL: cannot reach LiveKit at {url}: [Errno 104] Connection reset by peer",
+    )
