@@ -15,13 +15,12 @@ import pytest
 from conftest import postgres_execute
 from fakes.livekit_server import FakeLiveKitServer
 from livekit import api
-from livekit.api.room_service import RoomService
 from livekit.protocol import sip
 from sqlalchemy.engine import make_url
 
 from service.settings import LiveKitSettings, Settings
 from service.store import CallStore
-from service.worker_check import LiveKitAnswer, reach_livekit
+from service.worker_check import reach_livekit
 
 INTAKE = str(Path(sys.executable).with_name("intake"))
 
@@ -230,17 +229,18 @@ async def test_noise_cancellation_forced_on_without_its_plugin(
     ]
 
 
-async def test_a_socket_error_is_an_unreachable_livekit(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What aiohttp lets by unwrapped is one line too, not a traceback."""
+async def test_a_livekit_that_drops_the_connection_is_unreachable() -> None:
+    """A server that closes without answering: one line naming it, not a traceback."""
 
-    async def fails(_self: object, _request: api.ListRoomsRequest) -> None:
-        raise ConnectionResetError(104, "Connection reset by peer")
+    async def close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)
+        writer.close()
 
-    monkeypatch.setattr(RoomService, "list_rooms", fails)
-    url = "ws://livekit.example.com"
+    server = await asyncio.start_server(close, "127.0.0.1", 0)
+    url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     settings = Settings(livekit=LiveKitSettings(url=url, api_key="k", api_secret="s" * 32))
-    answer = await reach_livekit(settings)
-    assert answer == LiveKitAnswer(
-        "unreachable",
-        f"INTAKE_LIVEKIT__URL: cannot reach LiveKit at {url}: [Errno 104] Connection reset by peer",
-    )
+    async with server:
+        answer = await reach_livekit(settings)
+    assert answer.kind == "unreachable", answer
+    assert answer.problem is not None
+    assert answer.problem.startswith(f"INTAKE_LIVEKIT__URL: cannot reach LiveKit at {url}: ")
