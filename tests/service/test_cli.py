@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -173,6 +174,18 @@ def test_flows_list_show_check(capsys: pytest.CaptureFixture[str]) -> None:
     builtin = ROOT / "flows" / "spec" / "builtin" / "lead_qualification.yaml"
     code, out, _ = run(capsys, "flows", "check", str(builtin))
     assert code == 0 and "ok (lead_qualification" in out
+
+
+def test_main_turns_on_again_the_collector_the_console_script_paused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    gc.disable()  # as service/cli/entry.py leaves it once the command line is loaded
+    try:
+        assert main(["flows", "list"]) == 0
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+    assert "patient_intake" in capsys.readouterr().out
 
 
 def test_bad_setting_names_the_variable(
