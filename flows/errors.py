@@ -103,6 +103,12 @@ class AmbiguousAnswer(AnswerError):
 Location = tuple[str | int, ...]
 
 
+def os_reason(exc: OSError) -> str:
+    """What the system said of a failed file or socket call, for a one-line error
+    ("No such file or directory"), or the exception's name when it said nothing."""
+    return exc.strerror or exc.__class__.__name__
+
+
 def dotted(loc: Iterable[str | int]) -> str:
     return ".".join(str(part) for part in loc)
 

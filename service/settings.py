@@ -30,7 +30,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
-from flows.errors import AnswerError, one_line_reason
+from flows.errors import AnswerError, one_line_reason, os_reason
 from service.errors import ConfigError
 
 if TYPE_CHECKING:  # specs load when a command needs flows, not for every start-up
@@ -447,8 +447,7 @@ def prepare_data_dir(settings: Settings) -> Path:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        why = exc.strerror or exc.__class__.__name__
-        raise ConfigError(f"INTAKE_DATA_DIR: cannot write to {spool}: {why}") from None
+        raise ConfigError(f"INTAKE_DATA_DIR: cannot write to {spool}: {os_reason(exc)}") from None
     return spool
 
 

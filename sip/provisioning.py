@@ -35,7 +35,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from flows.engine.phones import to_e164
-from flows.errors import AnswerError, Location
+from flows.errors import AnswerError, Location, os_reason
 from flows.spec.documents import (
     MAX_DOCUMENT_BYTES,
     DocumentError,
@@ -145,7 +145,7 @@ def load_telephony(
     try:
         text = read_text(path, max_bytes=max_bytes)
     except OSError as exc:
-        why = exc.strerror or exc.__class__.__name__
+        why = os_reason(exc)
         raise ProvisioningError(f"{path}: cannot read the telephony file ({why})") from None
     except DocumentError as exc:
         raise ProvisioningError(str(exc)) from None

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
-from flows.errors import SpecError, UnknownFlowError
+from flows.errors import SpecError, UnknownFlowError, os_reason
 from flows.spec.documents import (
     MAX_DOCUMENT_BYTES,
     DocumentError,
@@ -31,8 +31,7 @@ def load_spec_file(path: Path, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> FlowSp
     try:
         text = read_text(path, max_bytes=max_bytes)
     except OSError as exc:
-        why = exc.strerror or exc.__class__.__name__
-        raise UnknownFlowError(f"cannot read flow spec {path}: {why}") from None
+        raise UnknownFlowError(f"cannot read flow spec {path}: {os_reason(exc)}") from None
     except DocumentError as exc:
         raise SpecError(str(path), exc.problems) from None
     return parse_spec(text, str(path))

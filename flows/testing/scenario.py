@@ -19,7 +19,7 @@ from flows.engine import parsers
 from flows.engine.json_types import JsonObject
 from flows.engine.outcomes import DialOutcome, Direction, TransferOutcome
 from flows.engine.record import WELCOME
-from flows.errors import AnswerError, ScenarioError
+from flows.errors import AnswerError, ScenarioError, os_reason
 from flows.spec.catalog import FlowCatalog
 from flows.spec.documents import (
     MAX_DOCUMENT_BYTES,
@@ -95,8 +95,7 @@ def load_scenario(path: Path, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Scenari
     try:
         text = read_text(path, max_bytes=max_bytes)
     except OSError as exc:
-        why = exc.strerror or exc.__class__.__name__
-        raise ScenarioError(f"{path}: cannot read the scenario ({why})") from None
+        raise ScenarioError(f"{path}: cannot read the scenario ({os_reason(exc)})") from None
     except DocumentError as exc:
         raise ScenarioError(str(exc)) from None
     return parse_scenario(text, str(path))

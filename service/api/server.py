@@ -15,6 +15,7 @@ import structlog
 import uvicorn
 
 from flows.engine.clock import utc_now
+from flows.errors import os_reason
 from service.api.app import create_app
 from service.api.simulation import SimulateOptions
 from service.errors import ServiceError
@@ -64,8 +65,7 @@ def listen(host: str, port: int) -> socket.socket:
             sock.close()
             raise
     except OSError as exc:
-        why = exc.strerror or exc.__class__.__name__
-        raise ServiceError(f"cannot listen on {host}:{port}: {why}") from None
+        raise ServiceError(f"cannot listen on {host}:{port}: {os_reason(exc)}") from None
     sock.setblocking(False)
     return sock
 
