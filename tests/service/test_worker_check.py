@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import postgres_execute
+from conftest import dropping_server, postgres_execute
 from fakes.livekit_server import FakeLiveKitServer
 from livekit import api
 from livekit.protocol import sip
@@ -232,14 +232,9 @@ async def test_noise_cancellation_forced_on_without_its_plugin(
 async def test_a_livekit_that_drops_the_connection_is_unreachable() -> None:
     """A server that closes without answering: one line naming it, not a traceback."""
 
-    async def close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(1024)
-        writer.close()
-
-    server = await asyncio.start_server(close, "127.0.0.1", 0)
-    url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    settings = Settings(livekit=LiveKitSettings(url=url, api_key="k", api_secret="s" * 32))
-    async with server:
+    async with dropping_server() as http_url:
+        url = http_url.replace("http://", "ws://")
+        settings = Settings(livekit=LiveKitSettings(url=url, api_key="k", api_secret="s" * 32))
         answer = await reach_livekit(settings)
     assert answer.kind == "unreachable", answer
     assert answer.problem is not None

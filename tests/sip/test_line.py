@@ -4,30 +4,12 @@ hear the outcome), and a room already gone is no failure at all."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
-import pytest
-from conftest import free_port
+from conftest import dropping_server, free_port
 from fakes.livekit_server import FakeLiveKitServer
 from livekit import api
 from structlog.testing import capture_logs
 
 from sip.line import RoomLine
-
-
-@pytest.fixture
-async def hangs_up_on_every_request() -> AsyncIterator[str]:
-    """A server that accepts the connection, reads the request and closes without a word."""
-
-    async def close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(1024)
-        writer.close()
-
-    server = await asyncio.start_server(close, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
-        yield f"http://127.0.0.1:{port}"
 
 
 async def hang_up(url: str) -> list[tuple[str, object]]:
@@ -37,12 +19,9 @@ async def hang_up(url: str) -> list[tuple[str, object]]:
     return [(entry["event"], entry.get("error", entry.get("code"))) for entry in logs]
 
 
-async def test_a_livekit_that_closes_the_connection_is_logged(
-    hangs_up_on_every_request: str,
-) -> None:
-    assert await hang_up(hangs_up_on_every_request) == [
-        ("line.hang_up_failed", "ServerDisconnectedError")
-    ]
+async def test_a_livekit_that_closes_the_connection_is_logged() -> None:
+    async with dropping_server() as url:
+        assert await hang_up(url) == [("line.hang_up_failed", "ServerDisconnectedError")]
 
 
 async def test_a_livekit_nobody_listens_for_is_logged() -> None:

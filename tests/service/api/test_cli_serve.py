@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import free_port
 
 from service.cli.main import main
 
@@ -243,11 +244,8 @@ run()  # the console script: exits with the command's code
 def test_collection_paused_while_loading_is_back_on_once_serve_answers(
     configured: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = str(probe.getsockname()[1])
     done = subprocess.run(
-        [sys.executable, "-c", GC_PROBE, port],
+        [sys.executable, "-c", GC_PROBE, str(free_port())],
         env=os.environ | configured,
         capture_output=True,
         text=True,
