@@ -17,9 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from installed import byte_compile
+from installed import ROOT, byte_compile
 
-ROOT = Path(__file__).resolve().parents[1]
 INTAKE = Path(sys.executable).with_name("intake")
 TARGET = 3.0
 
