@@ -17,7 +17,6 @@ can help. The tree, by the module that defines each branch::
     ├── SipError                       sip.errors: LiveKit SIP
     │   ├── JobMetadataError           an outbound job's metadata is not what the API promised
     │   ├── RoutingError               an inbound call matches no flow
-    │   ├── TransferError              a transfer to a human could not be attempted (retryable)
     │   ├── ProvisioningError          a telephony file for `intake provision` is invalid or unsafe
     │   └── LiveKitRefusal             LiveKit refused or failed a trunk or dispatch-rule call
     └── ServiceError                   service.errors: the processes

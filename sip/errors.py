@@ -17,10 +17,6 @@ class RoutingError(SipError):
     """No route and no default flow for the dialed number; fix the settings."""
 
 
-class TransferError(SipError):
-    retryable = True
-
-
 class ProvisioningError(SipError):
     """The telephony file is invalid or unsafe (an open trunk): fix the file."""
 
